@@ -1,0 +1,214 @@
+using System.Globalization;
+using Gateway.Partitions;
+using Gateway.Routing;
+using Gateway.Storage;
+using Gateway.Wal;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Gateway.Devices;
+
+/// <summary>
+/// One device: validates and normalizes its messages, drops retransmissions, gives each message the next
+/// per-device sequence and a stable message id, routes it to the device's partitions and appends it to
+/// the WAL. Calls run one at a time, so sequences follow arrival order.
+/// </summary>
+public sealed partial class DeviceGrain(
+    [PersistentState("device", StorageNames.Gateway)] IPersistentState<DeviceState> state,
+    IWalStore wal,
+    IngestPressure pressure,
+    PartitionRouter router,
+    IOptions<DeviceOptions> deviceOptions,
+    IOptions<GatewayOptions> gatewayOptions,
+    TimeProvider time,
+    ILogger<DeviceGrain> logger) : Grain, IDeviceGrain
+{
+    private readonly DeviceOptions _options = deviceOptions.Value;
+    private string _deviceId = "";
+    private string _messageIdPrefix = "";
+    private IReadOnlyList<PartitionKey> _routes = [];
+    private DuplicateWindow _duplicates = new(0, TimeSpan.Zero);
+    private long _lastSequence;
+    private bool _stateChanged;
+
+    /// <inheritdoc />
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        _deviceId = this.GetPrimaryKeyString();
+        if (!DeviceId.IsValid(_deviceId))
+        {
+            return;
+        }
+
+        _messageIdPrefix = $"{gatewayOptions.Value.GatewayId}:{_deviceId}:";
+        _routes = router.RoutesFor(_deviceId);
+
+        // The WAL's sequence is committed with the messages; the grain state may lag it after a crash.
+        _lastSequence = Math.Max(state.State.LastSequence, await wal.GetLastSequenceAsync(_deviceId));
+
+        _duplicates = new DuplicateWindow(_options.DuplicateWindowSize, _options.DuplicateWindow);
+        var now = time.GetUtcNow();
+        var recent = await wal.GetRecentDeviceMessagesAsync(_deviceId, now - _options.DuplicateWindow, _options.DuplicateWindowSize);
+        for (var i = recent.Count - 1; i >= 0; i--)
+        {
+            var message = recent[i];
+            _duplicates.Remember(message.DeviceMessageId, new AcceptedMessage(message.MessageId, message.Sequence, Duplicate: true), message.ReceivedAt);
+        }
+
+        this.RegisterGrainTimer(FlushStateAsync, new GrainTimerCreationOptions(_options.StateFlushInterval, _options.StateFlushInterval));
+    }
+
+    /// <inheritdoc />
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) =>
+        await FlushStateAsync(cancellationToken);
+
+    /// <inheritdoc />
+    public async Task<AcceptResult> AcceptAsync(IReadOnlyList<IncomingMessage> messages)
+    {
+        ArgumentNullException.ThrowIfNull(messages);
+        var refusal = Validate(messages, out var contentTypes);
+        if (refusal is not null)
+        {
+            return Refuse(refusal);
+        }
+
+        var now = time.GetUtcNow();
+        var results = new AcceptedMessage[messages.Count];
+        var toStore = new List<WalMessage>(messages.Count);
+        for (var i = 0; i < messages.Count; i++)
+        {
+            var message = messages[i];
+            if (message.DeviceMessageId is { } deviceMessageId && _duplicates.TryGet(deviceMessageId, now, out var original))
+            {
+                results[i] = original;
+                continue;
+            }
+
+            var sequence = ++_lastSequence;
+            var messageId = string.Concat(_messageIdPrefix, sequence.ToString(CultureInfo.InvariantCulture));
+            results[i] = new AcceptedMessage(messageId, sequence, Duplicate: false);
+            toStore.Add(new WalMessage(messageId, sequence, message.DeviceMessageId, now, contentTypes[i], message.Payload, message.TraceParent));
+            if (message.DeviceMessageId is not null)
+            {
+                // Remembered before the commit so a retransmission inside this same batch is dropped too.
+                _duplicates.Remember(message.DeviceMessageId, results[i] with { Duplicate = true }, now);
+            }
+        }
+
+        if (toStore.Count > 0)
+        {
+            try
+            {
+                await wal.AppendAsync(new WalAppend(_deviceId, _routes, toStore));
+            }
+            catch (Exception error)
+            {
+                // Nothing of the batch is durable. Its sequences are not reused (a gap is harmless; a reused
+                // id after an ambiguous commit would not be).
+                foreach (var stored in toStore)
+                {
+                    if (stored.DeviceMessageId is not null)
+                    {
+                        _duplicates.Forget(stored.DeviceMessageId);
+                    }
+                }
+
+                LogAppendFailed(logger, error, _deviceId, toStore.Count);
+                return Refuse(AcceptResult.Refused(RefusalReason.StorageUnavailable,
+                    "The gateway could not store the messages; nothing was stored, retry later.") with { RetryAfter = pressure.RetryAfter });
+            }
+        }
+
+        var current = state.State;
+        current.FirstSeen ??= now;
+        current.LastSeen = now;
+        current.AcceptedCount += toStore.Count;
+        current.DuplicateCount += messages.Count - toStore.Count;
+        current.LastSequence = _lastSequence;
+        _stateChanged = true;
+        return new AcceptResult(RefusalReason.None, null, results);
+    }
+
+    /// <inheritdoc />
+    public Task<DeviceStatus> GetStatusAsync()
+    {
+        var current = state.State;
+        var partition = DeviceId.IsValid(_deviceId) ? router.PartitionOf(_deviceId) : -1;
+        return Task.FromResult(new DeviceStatus(
+            _deviceId, current.FirstSeen, current.LastSeen, current.AcceptedCount, current.DuplicateCount,
+            current.RefusedCount, _lastSequence, partition));
+    }
+
+    private AcceptResult? Validate(IReadOnlyList<IncomingMessage> messages, out string[] contentTypes)
+    {
+        contentTypes = [];
+        if (!DeviceId.IsValid(_deviceId))
+        {
+            return AcceptResult.Refused(RefusalReason.InvalidDeviceId,
+                $"The device id must be 1-{DeviceId.MaxLength} letters, digits, '-', '_' or '.', starting with a letter or digit.");
+        }
+
+        if (messages.Count == 0)
+        {
+            return AcceptResult.Refused(RefusalReason.EmptyBatch, "The batch holds no message.");
+        }
+
+        var (pressureReason, pressureDetail) = pressure.Check();
+        if (pressureReason != RefusalReason.None)
+        {
+            return AcceptResult.Refused(pressureReason, pressureDetail!) with { RetryAfter = pressure.RetryAfter };
+        }
+
+        contentTypes = new string[messages.Count];
+        for (var i = 0; i < messages.Count; i++)
+        {
+            var (refusal, detail, contentType) = MessageNormalizer.Normalize(messages[i], _options.MaxMessageBytes);
+            if (refusal != RefusalReason.None)
+            {
+                var where = messages.Count == 1 ? "" : $"Message {i}: ";
+                return AcceptResult.Refused(refusal, where + detail);
+            }
+
+            contentTypes[i] = contentType;
+        }
+
+        return null;
+    }
+
+    private AcceptResult Refuse(AcceptResult refusal)
+    {
+        if (DeviceId.IsValid(_deviceId))
+        {
+            state.State.RefusedCount++;
+            _stateChanged = true;
+        }
+
+        return refusal;
+    }
+
+    private async Task FlushStateAsync(CancellationToken cancellationToken)
+    {
+        if (!_stateChanged)
+        {
+            return;
+        }
+
+        // Cleared first: a change made while the write is awaited is written by the next flush.
+        _stateChanged = false;
+        try
+        {
+            await state.WriteStateAsync(cancellationToken);
+        }
+        catch (Exception error) when (error is not OperationCanceledException)
+        {
+            _stateChanged = true;
+            LogStateWriteFailed(logger, error, _deviceId);
+        }
+    }
+
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Error, Message = "Storing {Count} messages of device {DeviceId} failed; the sender is told to retry")]
+    private static partial void LogAppendFailed(ILogger logger, Exception error, string deviceId, int count);
+
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Warning, Message = "Writing the state of device {DeviceId} failed; it is retried at the next flush")]
+    private static partial void LogStateWriteFailed(ILogger logger, Exception error, string deviceId);
+}

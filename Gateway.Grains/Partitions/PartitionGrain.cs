@@ -1,0 +1,214 @@
+using Gateway.Sinks;
+using Gateway.Wal;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Gateway.Partitions;
+
+/// <summary>
+/// Sends one partition's WAL records to its sink, one batch at a time and strictly in WAL order: a failed
+/// batch is retried (exponential backoff with jitter on a grain timer) before anything behind it, so a
+/// device's records never overtake each other. A durable reminder wakes the partition while it has work,
+/// so a restart or a long outage never strands records.
+/// </summary>
+public sealed partial class PartitionGrain(
+    IWalStore wal,
+    SinkCatalog sinks,
+    IOptions<DeliveryOptions> deliveryOptions,
+    TimeProvider time,
+    ILogger<PartitionGrain> logger) : Grain, IPartitionGrain, IRemindable
+{
+    /// <summary>Name of the reminder that wakes the partition while records are pending.</summary>
+    public const string PendingWorkReminder = "deliver-pending";
+
+    private readonly DeliveryOptions _options = deliveryOptions.Value;
+    private readonly RetryBackoff _backoff = new(deliveryOptions.Value.BackoffBase, deliveryOptions.Value.BackoffCap, Random.Shared);
+    private PartitionKey _key;
+    private ISink? _sink;
+    private IGrainTimer? _sendTimer;
+    private DateTimeOffset? _retryAt;
+    private int _consecutiveFailures;
+    private long _delivered;
+    private long _deadLettered;
+    private string? _lastError;
+    private bool _idle;
+    private bool _reminderRegistered;
+    private bool _mayHoldInFlight;
+
+    /// <inheritdoc />
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        _key = PartitionKey.Parse(this.GetPrimaryKeyString());
+        _sink = sinks.Find(_key.Sink);
+        if (_sink is null)
+        {
+            LogUnknownSink(logger, _key.Sink, _key.Partition);
+            return;
+        }
+
+        // A previous activation may have died mid-send: its InFlight records go back to the head of the queue.
+        var recovered = await wal.RecoverInFlightAsync(_key);
+        if (recovered > 0)
+        {
+            LogRecovered(logger, recovered, _key.Sink, _key.Partition);
+        }
+
+        ScheduleSend(TimeSpan.Zero);
+    }
+
+    /// <inheritdoc />
+    public Task WakeAsync()
+    {
+        // During a backoff the retry timer decides; waking early would hammer a failing sink.
+        if (_sink is not null && _retryAt is null)
+        {
+            ScheduleSend(TimeSpan.Zero);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public Task<PartitionStatus> GetStatusAsync() =>
+        Task.FromResult(new PartitionStatus(_key, _delivered, _deadLettered, _consecutiveFailures, _retryAt, _lastError));
+
+    /// <inheritdoc />
+    public async Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        if (reminderName != PendingWorkReminder)
+        {
+            return;
+        }
+
+        if (_idle)
+        {
+            // Nothing was pending at the last look and nothing woke the partition since: stop the reminder
+            // until new work arrives.
+            var reminder = await this.GetReminder(PendingWorkReminder);
+            if (reminder is not null)
+            {
+                await this.UnregisterReminder(reminder);
+            }
+
+            _reminderRegistered = false;
+            return;
+        }
+
+        await WakeAsync();
+    }
+
+    private void ScheduleSend(TimeSpan dueTime)
+    {
+        _idle = false;
+        if (_sendTimer is null)
+        {
+            _sendTimer = this.RegisterGrainTimer(SendNextBatchAsync, new GrainTimerCreationOptions(dueTime, Timeout.InfiniteTimeSpan) { KeepAlive = true });
+        }
+        else
+        {
+            _sendTimer.Change(dueTime, Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    private async Task SendNextBatchAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (_mayHoldInFlight)
+            {
+                await wal.RecoverInFlightAsync(_key);
+                _mayHoldInFlight = false;
+            }
+
+            await SendBatchAsync(cancellationToken);
+        }
+        catch (Exception error) when (error is not OperationCanceledException)
+        {
+            // The WAL itself failed (disk, I/O). Records leased but not settled stay InFlight; they go back
+            // to the head of the queue before the next attempt so that order holds.
+            _mayHoldInFlight = true;
+            _lastError = error.Message;
+            var delay = _backoff.Next(++_consecutiveFailures);
+            _retryAt = time.GetUtcNow() + delay;
+            LogWalFailed(logger, error, _key.Sink, _key.Partition, delay);
+            ScheduleSend(delay);
+        }
+    }
+
+    private async Task SendBatchAsync(CancellationToken cancellationToken)
+    {
+        var batch = await wal.LeaseAsync(_key, _options.BatchSize);
+        if (batch.Count == 0)
+        {
+            _retryAt = null;
+            _idle = true;
+            return;
+        }
+
+        if (!_reminderRegistered)
+        {
+            await this.RegisterOrUpdateReminder(PendingWorkReminder, _options.ReminderPeriod, _options.ReminderPeriod);
+            _reminderRegistered = true;
+        }
+
+        var result = await DeliverAsync(batch, cancellationToken);
+        if (result.Outcome == DeliveryOutcome.Delivered)
+        {
+            await wal.AckAsync(batch);
+            _delivered += batch.Count;
+            _consecutiveFailures = 0;
+            _retryAt = null;
+            ScheduleSend(TimeSpan.Zero);
+            return;
+        }
+
+        var now = time.GetUtcNow();
+        var error = result.Error ?? "delivery failed";
+        _lastError = error;
+        var permanent = result.Outcome == DeliveryOutcome.Permanent;
+        var delay = permanent ? TimeSpan.Zero : _backoff.Next(++_consecutiveFailures, result.RetryAfter);
+        var dead = await wal.FailAsync(batch, new DeliveryFailure(error, permanent, now + delay, _options.MaxAttempts, now - _options.MaxAge));
+        _deadLettered += dead;
+        if (dead > 0)
+        {
+            LogDeadLettered(logger, dead, _key.Sink, _key.Partition, error);
+        }
+
+        LogDeliveryFailed(logger, batch.Count, _key.Sink, _key.Partition, delay, error);
+        _retryAt = permanent ? null : now + delay;
+        ScheduleSend(delay);
+    }
+
+    private async Task<DeliveryResult> DeliverAsync(IReadOnlyList<WalRecord> batch, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_options.SendTimeout);
+        try
+        {
+            return await _sink!.DeliverAsync(batch, timeout.Token);
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            return DeliveryResult.Retry($"The sink did not answer within {_options.SendTimeout}.");
+        }
+        catch (Exception error) when (error is not OperationCanceledException)
+        {
+            return DeliveryResult.Retry($"{error.GetType().Name}: {error.Message}");
+        }
+    }
+
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Error, Message = "Partition {Partition} names sink '{Sink}', which is not configured; its records stay in the WAL")]
+    private static partial void LogUnknownSink(ILogger logger, string sink, int partition);
+
+    [LoggerMessage(EventId = 3002, Level = LogLevel.Information, Message = "Returned {Count} in-flight records of {Sink}/{Partition} to the queue")]
+    private static partial void LogRecovered(ILogger logger, int count, string sink, int partition);
+
+    [LoggerMessage(EventId = 3003, Level = LogLevel.Warning, Message = "Delivering {Count} records of {Sink}/{Partition} failed; retrying in {Delay}: {Error}")]
+    private static partial void LogDeliveryFailed(ILogger logger, int count, string sink, int partition, TimeSpan delay, string error);
+
+    [LoggerMessage(EventId = 3005, Level = LogLevel.Error, Message = "The WAL failed while sending {Sink}/{Partition}; retrying in {Delay}")]
+    private static partial void LogWalFailed(ILogger logger, Exception error, string sink, int partition, TimeSpan delay);
+
+    [LoggerMessage(EventId = 3004, Level = LogLevel.Error, Message = "Dead-lettered {Count} records of {Sink}/{Partition}: {Error}")]
+    private static partial void LogDeadLettered(ILogger logger, int count, string sink, int partition, string error);
+}

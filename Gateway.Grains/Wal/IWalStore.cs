@@ -1,0 +1,40 @@
+using Gateway.Partitions;
+
+namespace Gateway.Wal;
+
+/// <summary>
+/// The durable message log the grains write and read. Every mutation is committed before its task
+/// completes; the SQLite implementation shares one transaction among concurrent callers.
+/// </summary>
+public interface IWalStore
+{
+    /// <summary>Stores a device's batch; completes after the commit that holds it.</summary>
+    Task AppendAsync(WalAppend append);
+
+    /// <summary>Marks the partition's oldest Enqueued records InFlight and returns them in WAL order.</summary>
+    Task<IReadOnlyList<WalRecord>> LeaseAsync(PartitionKey partition, int maxRecords);
+
+    /// <summary>Marks delivered records Acked.</summary>
+    Task AckAsync(IReadOnlyList<WalRecord> records);
+
+    /// <summary>Returns failed records to Enqueued, or makes them Dead; returns how many became Dead.</summary>
+    Task<int> FailAsync(IReadOnlyList<WalRecord> records, DeliveryFailure failure);
+
+    /// <summary>Returns a partition's InFlight records to Enqueued (after a crash or a lost activation).</summary>
+    Task<int> RecoverInFlightAsync(PartitionKey partition);
+
+    /// <summary>Deletes up to <paramref name="limit"/> Acked deliveries older than <paramref name="cutoff"/>.</summary>
+    Task<int> CompactAsync(DateTimeOffset cutoff, int limit);
+
+    /// <summary>The highest sequence ever stored for the device, 0 if none.</summary>
+    Task<long> GetLastSequenceAsync(string deviceId);
+
+    /// <summary>The device's most recent messages that carried a device message id, newest first.</summary>
+    Task<IReadOnlyList<RecentDeviceMessage>> GetRecentDeviceMessagesAsync(string deviceId, DateTimeOffset since, int limit);
+
+    /// <summary>Partitions holding Enqueued or InFlight records.</summary>
+    Task<IReadOnlyList<PartitionKey>> GetPendingPartitionsAsync();
+
+    /// <summary>Counts of the WAL's content and work.</summary>
+    WalStatistics GetStatistics();
+}

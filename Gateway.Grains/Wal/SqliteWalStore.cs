@@ -1,0 +1,192 @@
+using Gateway.Partitions;
+using Gateway.Storage;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Gateway.Wal;
+
+/// <summary>
+/// The WAL in the gateway's SQLite file. Mutations go through the group-commit <see cref="WalWriter"/>;
+/// reads use their own pooled connections, which WAL journal mode never blocks.
+/// </summary>
+public sealed class SqliteWalStore : IWalStore, IDisposable
+{
+    private readonly SqliteDatabase _database;
+    private readonly WalOptions _options;
+    private readonly TimeProvider _time;
+    private readonly IWalCommitListener _listener;
+    private readonly ILogger<SqliteWalStore> _logger;
+    private WalWriter? _writer;
+    private long _pendingRecords;
+    private long _pendingBytes;
+    private long _appendedMessages;
+
+    /// <summary>Creates the store; <see cref="Open"/> must run before use.</summary>
+    public SqliteWalStore(
+        SqliteDatabase database,
+        IOptions<WalOptions> options,
+        TimeProvider time,
+        IWalCommitListener listener,
+        ILogger<SqliteWalStore> logger)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _database = database;
+        _options = options.Value;
+        _time = time;
+        _listener = listener;
+        _logger = logger;
+    }
+
+    /// <summary>Creates or upgrades the WAL tables, counts what is pending and starts the writer.</summary>
+    public void Open()
+    {
+        if (_writer is not null)
+        {
+            return;
+        }
+
+        SqliteSchemaMigrator.Apply(_database, typeof(SqliteWalStore).Assembly, "wal");
+        using (var connection = _database.Open())
+        using (var count = connection.CreateCommand())
+        {
+            count.CommandText = """
+                SELECT count(*), coalesce(sum(length(m.payload)), 0)
+                FROM wal_delivery d JOIN wal_message m ON m.seq = d.message_seq
+                WHERE d.state IN (0, 1)
+                """;
+            using var reader = count.ExecuteReader();
+            reader.Read();
+            _pendingRecords = reader.GetInt64(0);
+            _pendingBytes = reader.GetInt64(1);
+        }
+
+        _writer = new WalWriter(_database, _options.MaxBatchOperations, _time, _listener.OnPartitionsWoken, _logger);
+    }
+
+    /// <inheritdoc />
+    public async Task AppendAsync(WalAppend append)
+    {
+        ArgumentNullException.ThrowIfNull(append);
+        if (append.Messages.Count == 0)
+        {
+            return;
+        }
+
+        await Writer.Submit(new AppendOperation(append)).ConfigureAwait(false);
+        Interlocked.Add(ref _appendedMessages, append.Messages.Count);
+        Interlocked.Add(ref _pendingRecords, (long)append.Messages.Count * append.Routes.Count);
+        Interlocked.Add(ref _pendingBytes, append.PayloadBytes * append.Routes.Count);
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<WalRecord>> LeaseAsync(PartitionKey partition, int maxRecords) =>
+        await Writer.Submit(new WalCall<List<WalRecord>>((commands, now) => commands.Lease(partition, maxRecords, now)))
+            .ConfigureAwait(false);
+
+    /// <inheritdoc />
+    public async Task AckAsync(IReadOnlyList<WalRecord> records)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        await Writer.Submit(new WalCall<int>((commands, now) => commands.MarkAcked(records, now))).ConfigureAwait(false);
+        long bytes = 0;
+        foreach (var record in records)
+        {
+            bytes += record.Payload.Length;
+        }
+
+        Interlocked.Add(ref _pendingRecords, -records.Count);
+        Interlocked.Add(ref _pendingBytes, -bytes);
+    }
+
+    /// <inheritdoc />
+    public async Task<int> FailAsync(IReadOnlyList<WalRecord> records, DeliveryFailure failure)
+    {
+        var (dead, deadBytes) = await Writer.Submit(
+            new WalCall<(int, long)>((commands, now) => commands.MarkFailed(records, failure, now))).ConfigureAwait(false);
+        Interlocked.Add(ref _pendingRecords, -dead);
+        Interlocked.Add(ref _pendingBytes, -deadBytes);
+        return dead;
+    }
+
+    /// <inheritdoc />
+    public Task<int> RecoverInFlightAsync(PartitionKey partition) =>
+        Writer.Submit(new WalCall<int>((commands, now) => commands.RecoverInFlight(partition, now)));
+
+    /// <inheritdoc />
+    public Task<int> CompactAsync(DateTimeOffset cutoff, int limit) =>
+        Writer.Submit(new WalCall<int>((commands, _) => commands.DeleteAcked(cutoff.ToUnixTimeMilliseconds(), limit)));
+
+    /// <inheritdoc />
+    public Task<long> GetLastSequenceAsync(string deviceId)
+    {
+        using var connection = _database.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT last_sequence FROM wal_device WHERE device_id = $device_id";
+        command.Parameters.AddWithValue("$device_id", deviceId);
+        return Task.FromResult(command.ExecuteScalar() is long sequence ? sequence : 0L);
+    }
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<RecentDeviceMessage>> GetRecentDeviceMessagesAsync(string deviceId, DateTimeOffset since, int limit)
+    {
+        using var connection = _database.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT device_message_id, message_id, device_sequence, received_at FROM wal_message
+            WHERE device_id = $device_id AND device_message_id IS NOT NULL AND received_at >= $since
+            ORDER BY device_sequence DESC
+            LIMIT $limit
+            """;
+        command.Parameters.AddWithValue("$device_id", deviceId);
+        command.Parameters.AddWithValue("$since", since.ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("$limit", limit);
+        var recent = new List<RecentDeviceMessage>();
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            recent.Add(new RecentDeviceMessage(
+                reader.GetString(0), reader.GetString(1), reader.GetInt64(2), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3))));
+        }
+
+        return Task.FromResult<IReadOnlyList<RecentDeviceMessage>>(recent);
+    }
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<PartitionKey>> GetPendingPartitionsAsync()
+    {
+        using var connection = _database.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT DISTINCT sink, partition FROM wal_delivery WHERE state = 0
+            UNION
+            SELECT DISTINCT sink, partition FROM wal_delivery WHERE state = 1
+            """;
+        var partitions = new List<PartitionKey>();
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            partitions.Add(new PartitionKey(reader.GetString(0), reader.GetInt32(1)));
+        }
+
+        return Task.FromResult<IReadOnlyList<PartitionKey>>(partitions);
+    }
+
+    /// <inheritdoc />
+    public WalStatistics GetStatistics() => new(
+        Interlocked.Read(ref _pendingRecords),
+        Interlocked.Read(ref _pendingBytes),
+        _writer?.Transactions ?? 0,
+        _writer?.Operations ?? 0,
+        Interlocked.Read(ref _appendedMessages));
+
+    /// <summary>Commits what is queued and stops the writer.</summary>
+    public void Dispose()
+    {
+        _writer?.Dispose();
+        _writer = null;
+        SqliteConnection.ClearPool(new SqliteConnection(_database.ConnectionString));
+    }
+
+    private WalWriter Writer => _writer ?? throw new InvalidOperationException("The WAL store is not open.");
+}

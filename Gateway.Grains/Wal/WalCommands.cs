@@ -1,0 +1,255 @@
+using System.Runtime.InteropServices;
+using Gateway.Partitions;
+using Microsoft.Data.Sqlite;
+
+namespace Gateway.Wal;
+
+/// <summary>
+/// The writer's statements, each prepared once on the writer's connection and rebound per use, so the hot
+/// path parses no SQL. Only the writer thread touches them.
+/// </summary>
+internal sealed class WalCommands : IDisposable
+{
+    private readonly List<SqliteCommand> _all = [];
+    private readonly SqliteCommand _insertMessage;
+    private readonly SqliteCommand _insertDelivery;
+    private readonly SqliteCommand _upsertDevice;
+    private readonly SqliteCommand _selectLease;
+    private readonly SqliteCommand _markInFlight;
+    private readonly SqliteCommand _markAcked;
+    private readonly SqliteCommand _markFailed;
+    private readonly SqliteCommand _recoverInFlight;
+    private readonly SqliteCommand _deleteAcked;
+    private readonly SqliteCommand _deleteOrphanMessage;
+
+    public WalCommands(SqliteConnection connection)
+    {
+        _insertMessage = Create(connection, """
+            INSERT INTO wal_message (message_id, device_id, device_sequence, device_message_id, received_at, content_type, payload, trace_parent)
+            VALUES ($message_id, $device_id, $device_sequence, $device_message_id, $received_at, $content_type, $payload, $trace_parent)
+            RETURNING seq
+            """, "$message_id", "$device_id", "$device_sequence", "$device_message_id", "$received_at", "$content_type", "$payload", "$trace_parent");
+        _insertDelivery = Create(connection, """
+            INSERT INTO wal_delivery (message_seq, sink, partition, state, attempts, updated_at)
+            VALUES ($message_seq, $sink, $partition, 0, 0, $now)
+            """, "$message_seq", "$sink", "$partition", "$now");
+        _upsertDevice = Create(connection, """
+            INSERT INTO wal_device (device_id, last_sequence) VALUES ($device_id, $last_sequence)
+            ON CONFLICT (device_id) DO UPDATE SET last_sequence = max(last_sequence, excluded.last_sequence)
+            """, "$device_id", "$last_sequence");
+        _selectLease = Create(connection, """
+            SELECT d.id, d.attempts, m.message_id, m.device_id, m.device_sequence, m.received_at, m.content_type, m.payload, m.trace_parent
+            FROM wal_delivery d JOIN wal_message m ON m.seq = d.message_seq
+            WHERE d.sink = $sink AND d.partition = $partition AND d.state = 0
+            ORDER BY d.id
+            LIMIT $limit
+            """, "$sink", "$partition", "$limit");
+        _markInFlight = Create(connection, """
+            UPDATE wal_delivery SET state = 1, updated_at = $now
+            WHERE sink = $sink AND partition = $partition AND state = 0 AND id <= $last_id
+            """, "$sink", "$partition", "$last_id", "$now");
+        _markAcked = Create(connection, """
+            UPDATE wal_delivery SET state = 2, updated_at = $now WHERE id = $id AND state = 1
+            """, "$id", "$now");
+        _markFailed = Create(connection, """
+            UPDATE wal_delivery SET
+                attempts = attempts + 1,
+                state = CASE WHEN $permanent OR attempts + 1 >= $max_attempts OR $received_at < $dead_before THEN 3 ELSE 0 END,
+                next_attempt_at = $next_attempt_at,
+                first_error = coalesce(first_error, $error),
+                last_error = $error,
+                updated_at = $now
+            WHERE id = $id AND state = 1
+            RETURNING state
+            """, "$id", "$permanent", "$max_attempts", "$received_at", "$dead_before", "$next_attempt_at", "$error", "$now");
+        _recoverInFlight = Create(connection, """
+            UPDATE wal_delivery SET state = 0, updated_at = $now WHERE sink = $sink AND partition = $partition AND state = 1
+            """, "$sink", "$partition", "$now");
+        _deleteAcked = Create(connection, """
+            DELETE FROM wal_delivery
+            WHERE id IN (SELECT id FROM wal_delivery WHERE state = 2 AND updated_at < $cutoff LIMIT $limit)
+            RETURNING message_seq
+            """, "$cutoff", "$limit");
+        _deleteOrphanMessage = Create(connection, """
+            DELETE FROM wal_message WHERE seq = $seq AND NOT EXISTS (SELECT 1 FROM wal_delivery WHERE message_seq = $seq)
+            """, "$seq");
+    }
+
+    /// <summary>Binds every statement to the writer's current transaction.</summary>
+    public void Enlist(SqliteTransaction transaction)
+    {
+        foreach (var command in _all)
+        {
+            command.Transaction = transaction;
+        }
+    }
+
+    public long InsertMessage(string deviceId, WalMessage message)
+    {
+        var p = _insertMessage.Parameters;
+        p[0].Value = message.MessageId;
+        p[1].Value = deviceId;
+        p[2].Value = message.Sequence;
+        p[3].Value = (object?)message.DeviceMessageId ?? DBNull.Value;
+        p[4].Value = message.ReceivedAt.ToUnixTimeMilliseconds();
+        p[5].Value = message.ContentType;
+        p[6].Value = AsArray(message.Payload);
+        p[7].Value = (object?)message.TraceParent ?? DBNull.Value;
+        return (long)_insertMessage.ExecuteScalar()!;
+    }
+
+    public void InsertDelivery(long messageSeq, PartitionKey route, long nowMs)
+    {
+        var p = _insertDelivery.Parameters;
+        p[0].Value = messageSeq;
+        p[1].Value = route.Sink;
+        p[2].Value = route.Partition;
+        p[3].Value = nowMs;
+        _insertDelivery.ExecuteNonQuery();
+    }
+
+    public void UpsertDeviceSequence(string deviceId, long lastSequence)
+    {
+        _upsertDevice.Parameters[0].Value = deviceId;
+        _upsertDevice.Parameters[1].Value = lastSequence;
+        _upsertDevice.ExecuteNonQuery();
+    }
+
+    public List<WalRecord> Lease(PartitionKey partition, int limit, long nowMs)
+    {
+        var p = _selectLease.Parameters;
+        p[0].Value = partition.Sink;
+        p[1].Value = partition.Partition;
+        p[2].Value = limit;
+        var records = new List<WalRecord>();
+        using (var reader = _selectLease.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                records.Add(new WalRecord
+                {
+                    DeliveryId = reader.GetInt64(0),
+                    Attempts = reader.GetInt32(1),
+                    MessageId = reader.GetString(2),
+                    DeviceId = reader.GetString(3),
+                    Sequence = reader.GetInt64(4),
+                    ReceivedAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(5)),
+                    ContentType = reader.GetString(6),
+                    Payload = (byte[])reader.GetValue(7),
+                    TraceParent = reader.IsDBNull(8) ? null : reader.GetString(8),
+                });
+            }
+        }
+
+        if (records.Count > 0)
+        {
+            // The lease took the partition's first Enqueued records by id, so "Enqueued with id up to the
+            // last one" is exactly that set: the writer is the only one changing states.
+            var u = _markInFlight.Parameters;
+            u[0].Value = partition.Sink;
+            u[1].Value = partition.Partition;
+            u[2].Value = records[^1].DeliveryId;
+            u[3].Value = nowMs;
+            _markInFlight.ExecuteNonQuery();
+        }
+
+        return records;
+    }
+
+    public int MarkAcked(IReadOnlyList<WalRecord> records, long nowMs)
+    {
+        var changed = 0;
+        _markAcked.Parameters[1].Value = nowMs;
+        foreach (var record in records)
+        {
+            _markAcked.Parameters[0].Value = record.DeliveryId;
+            changed += _markAcked.ExecuteNonQuery();
+        }
+
+        return changed;
+    }
+
+    /// <returns>How many of the records became Dead, and their payload bytes.</returns>
+    public (int Records, long Bytes) MarkFailed(IReadOnlyList<WalRecord> records, DeliveryFailure failure, long nowMs)
+    {
+        var p = _markFailed.Parameters;
+        p[1].Value = failure.Permanent;
+        p[2].Value = failure.MaxAttempts;
+        p[4].Value = failure.DeadIfReceivedBefore.ToUnixTimeMilliseconds();
+        p[5].Value = failure.NextAttemptAt.ToUnixTimeMilliseconds();
+        p[6].Value = failure.Error;
+        p[7].Value = nowMs;
+        var dead = 0;
+        long deadBytes = 0;
+        foreach (var record in records)
+        {
+            p[0].Value = record.DeliveryId;
+            p[3].Value = record.ReceivedAt.ToUnixTimeMilliseconds();
+            if (_markFailed.ExecuteScalar() is long state && state == (long)DeliveryState.Dead)
+            {
+                dead++;
+                deadBytes += record.Payload.Length;
+            }
+        }
+
+        return (dead, deadBytes);
+    }
+
+    public int RecoverInFlight(PartitionKey partition, long nowMs)
+    {
+        var p = _recoverInFlight.Parameters;
+        p[0].Value = partition.Sink;
+        p[1].Value = partition.Partition;
+        p[2].Value = nowMs;
+        return _recoverInFlight.ExecuteNonQuery();
+    }
+
+    public int DeleteAcked(long cutoffMs, int limit)
+    {
+        _deleteAcked.Parameters[0].Value = cutoffMs;
+        _deleteAcked.Parameters[1].Value = limit;
+        var messageSeqs = new List<long>();
+        using (var reader = _deleteAcked.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                messageSeqs.Add(reader.GetInt64(0));
+            }
+        }
+
+        foreach (var seq in messageSeqs)
+        {
+            _deleteOrphanMessage.Parameters[0].Value = seq;
+            _deleteOrphanMessage.ExecuteNonQuery();
+        }
+
+        return messageSeqs.Count;
+    }
+
+    public void Dispose()
+    {
+        foreach (var command in _all)
+        {
+            command.Dispose();
+        }
+    }
+
+    // SQLite binds whole arrays only; a payload that is a slice of a larger buffer is copied.
+    private static byte[] AsArray(ReadOnlyMemory<byte> payload) =>
+        MemoryMarshal.TryGetArray(payload, out var segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length
+            ? segment.Array
+            : payload.ToArray();
+
+    private SqliteCommand Create(SqliteConnection connection, string sql, params string[] parameters)
+    {
+        var command = connection.CreateCommand();
+        command.CommandText = sql;
+        foreach (var name in parameters)
+        {
+            command.Parameters.Add(new SqliteParameter { ParameterName = name });
+        }
+
+        _all.Add(command);
+        return command;
+    }
+}

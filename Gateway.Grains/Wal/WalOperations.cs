@@ -1,0 +1,36 @@
+using Gateway.Partitions;
+
+namespace Gateway.Wal;
+
+/// <summary>A WAL operation defined by a function of the writer's statements.</summary>
+internal sealed class WalCall<T>(Func<WalCommands, long, T> run) : WalOperation<T>
+{
+    protected override T Run(WalCommands commands, long nowMs) => run(commands, nowMs);
+}
+
+/// <summary>Appends a device's batch: messages, one delivery per route, and the device's last sequence.</summary>
+internal sealed class AppendOperation(WalAppend append) : WalOperation<bool>
+{
+    public override void AddWokenPartitions(HashSet<PartitionKey> partitions)
+    {
+        foreach (var route in append.Routes)
+        {
+            partitions.Add(route);
+        }
+    }
+
+    protected override bool Run(WalCommands commands, long nowMs)
+    {
+        foreach (var message in append.Messages)
+        {
+            var seq = commands.InsertMessage(append.DeviceId, message);
+            foreach (var route in append.Routes)
+            {
+                commands.InsertDelivery(seq, route, nowMs);
+            }
+        }
+
+        commands.UpsertDeviceSequence(append.DeviceId, append.Messages[^1].Sequence);
+        return true;
+    }
+}

@@ -1,0 +1,35 @@
+namespace Gateway.Wal;
+
+/// <summary>A delivery leased from the WAL: one message on its way to one sink.</summary>
+public sealed class WalRecord
+{
+    /// <summary>The delivery row; acks and failures name it.</summary>
+    public required long DeliveryId { get; init; }
+
+    /// <summary>Stable id sent upstream so receivers can drop duplicates.</summary>
+    public required string MessageId { get; init; }
+
+    /// <summary>The device that sent the message.</summary>
+    public required string DeviceId { get; init; }
+
+    /// <summary>Per-device sequence number.</summary>
+    public required long Sequence { get; init; }
+
+    /// <summary>When the gateway accepted the message.</summary>
+    public required DateTimeOffset ReceivedAt { get; init; }
+
+    /// <summary>Media type; <c>application/json</c> payloads are valid JSON.</summary>
+    public required string ContentType { get; init; }
+
+    /// <summary>The message body as the device sent it.</summary>
+    public required byte[] Payload { get; init; }
+
+    /// <summary>W3C traceparent of the device's publish, if it sent one.</summary>
+    public string? TraceParent { get; init; }
+
+    /// <summary>Failed delivery attempts before this lease.</summary>
+    public int Attempts { get; init; }
+
+    /// <summary>True when <see cref="Payload"/> is JSON and can be embedded as-is.</summary>
+    public bool IsJson => ContentType == MediaTypes.Json;
+}

@@ -1,0 +1,14 @@
+namespace Gateway.Wal;
+
+/// <summary>Counters of the WAL since start, and what it holds undelivered.</summary>
+/// <param name="PendingRecords">Deliveries Enqueued or InFlight.</param>
+/// <param name="PendingBytes">Payload bytes of those deliveries.</param>
+/// <param name="Transactions">Transactions the group-commit writer has committed.</param>
+/// <param name="Operations">Operations (appends, leases, acks, ...) those transactions carried.</param>
+/// <param name="AppendedMessages">Messages appended.</param>
+public sealed record WalStatistics(
+    long PendingRecords,
+    long PendingBytes,
+    long Transactions,
+    long Operations,
+    long AppendedMessages);

@@ -1,0 +1,172 @@
+using System.Net.Http.Headers;
+using Gateway.Devices;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace Gateway.Ingest.Http;
+
+/// <summary>
+/// <c>POST /v1/devices/{deviceId}/telemetry</c>: a JSON object is one message, a JSON array a batch, any
+/// other content type one opaque message. 202 with the message ids only after the WAL commit; every error
+/// is <c>application/problem+json</c> naming what was wrong.
+/// </summary>
+public static class TelemetryEndpoints
+{
+    /// <summary>Transport name recorded with HTTP messages.</summary>
+    public const string Transport = "http";
+
+    /// <summary>Header carrying the device's own message id for a non-JSON body.</summary>
+    public const string DeviceMessageIdHeader = "X-Message-Id";
+
+    /// <summary>Registers the HTTP ingest options.</summary>
+    public static IServiceCollection AddHttpIngest(this IServiceCollection services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        services.AddOptions<HttpIngestOptions>().BindConfiguration(HttpIngestOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        return services;
+    }
+
+    /// <summary>Maps the telemetry endpoint, answering only on the ingest listener's port.</summary>
+    public static IEndpointConventionBuilder MapTelemetryIngest(this IEndpointRouteBuilder endpoints)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        var port = endpoints.ServiceProvider.GetRequiredService<IOptions<HttpIngestOptions>>().Value.Port;
+        return endpoints.MapPost("/v1/devices/{deviceId}/telemetry", PostTelemetryAsync).RequireLocalPort(port);
+    }
+
+    private static async Task<IResult> PostTelemetryAsync(
+        string deviceId, HttpContext context, IGrainFactory grains, IOptions<HttpIngestOptions> options)
+    {
+        var limits = options.Value;
+        var request = context.Request;
+        if (!DeviceId.IsValid(deviceId))
+        {
+            return Problems.BadRequest("invalid-device-id",
+                $"The device id must be 1-{DeviceId.MaxLength} letters, digits, '-', '_' or '.', starting with a letter or digit.");
+        }
+
+        if (request.Headers.ContentEncoding is { Count: > 0 } encoding && !string.Equals(encoding.ToString(), "identity", StringComparison.OrdinalIgnoreCase))
+        {
+            return Problems.UnsupportedMediaType($"Content-Encoding '{encoding}' is not supported; send the body uncompressed.");
+        }
+
+        string? mediaType = null;
+        if (!string.IsNullOrEmpty(request.ContentType))
+        {
+            if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var parsed) || parsed.MediaType is null)
+            {
+                return Problems.UnsupportedMediaType($"Content-Type '{request.ContentType}' is not a media type.");
+            }
+
+            mediaType = parsed.MediaType;
+            if (mediaType.StartsWith("multipart/", StringComparison.OrdinalIgnoreCase)
+                || mediaType.Equals("application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase))
+            {
+                return Problems.UnsupportedMediaType($"Content-Type '{mediaType}' is a form; send JSON or the raw payload.");
+            }
+        }
+
+        var body = await ReadBodyAsync(context, limits.MaxRequestBytes);
+        if (body is null)
+        {
+            return Problems.PayloadTooLarge($"The body is larger than {limits.MaxRequestBytes} bytes.");
+        }
+
+        var traceParent = request.Headers.TraceParent.ToString() is { Length: > 0 } header ? header : null;
+        List<IncomingMessage> messages;
+        if (mediaType is not null && IsJson(mediaType))
+        {
+            var (elements, error) = TelemetryBodyParser.Parse(body, limits.MaxBatchMessages);
+            if (elements is null)
+            {
+                return TelemetryBodyParser.IsTooManyMessages(error!)
+                    ? Problems.PayloadTooLarge(error!)
+                    : Problems.BadRequest("malformed-json", error!);
+            }
+
+            messages = new List<IncomingMessage>(elements.Count);
+            foreach (var element in elements)
+            {
+                var payload = new ReadOnlyMemory<byte>(body, element.Start, element.Length);
+                messages.Add(new IncomingMessage(payload, "application/json", element.DeviceMessageId, traceParent, Transport));
+            }
+        }
+        else
+        {
+            var deviceMessageId = request.Headers[DeviceMessageIdHeader].ToString() is { Length: > 0 } id ? id : null;
+            messages = [new IncomingMessage(body, mediaType, deviceMessageId, traceParent, Transport)];
+        }
+
+        AcceptResult result;
+        try
+        {
+            result = await grains.GetGrain<IDeviceGrain>(deviceId).AcceptAsync(messages);
+        }
+        catch (Exception error) when (error is not OperationCanceledException || !context.RequestAborted.IsCancellationRequested)
+        {
+            return Problems.Unavailable($"The gateway could not take the message now ({error.GetType().Name}); nothing was stored.", TimeSpan.FromSeconds(1));
+        }
+
+        return result.IsAccepted ? Results.Json(AcceptedResponse.From(result), statusCode: StatusCodes.Status202Accepted) : Problems.Refused(result);
+    }
+
+    private static bool IsJson(string mediaType) =>
+        mediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase)
+        || mediaType.EndsWith("+json", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Reads the whole body, or returns null as soon as it passes <paramref name="maxBytes"/>.</summary>
+    private static async Task<byte[]?> ReadBodyAsync(HttpContext context, int maxBytes)
+    {
+        if (context.Request.ContentLength > maxBytes)
+        {
+            return null;
+        }
+
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeFeature)
+        {
+            sizeFeature.MaxRequestBodySize = maxBytes + 1L;
+        }
+
+        var buffer = new byte[context.Request.ContentLength is { } length ? (int)length : Math.Min(maxBytes + 1, 16 * 1024)];
+        var filled = 0;
+        while (true)
+        {
+            if (filled == buffer.Length)
+            {
+                if (buffer.Length > maxBytes)
+                {
+                    return null;
+                }
+
+                Array.Resize(ref buffer, (int)Math.Min(maxBytes + 1L, buffer.Length * 2L));
+            }
+
+            int read;
+            try
+            {
+                read = await context.Request.Body.ReadAsync(buffer.AsMemory(filled), context.RequestAborted);
+            }
+            catch (BadHttpRequestException error) when (error.StatusCode == StatusCodes.Status413PayloadTooLarge)
+            {
+                return null;
+            }
+
+            if (read == 0)
+            {
+                break;
+            }
+
+            filled += read;
+            if (filled > maxBytes)
+            {
+                return null;
+            }
+        }
+
+        return filled == buffer.Length ? buffer : buffer[..filled];
+    }
+}

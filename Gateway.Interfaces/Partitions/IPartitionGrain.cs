@@ -1,0 +1,19 @@
+using Orleans.Concurrency;
+
+namespace Gateway.Partitions;
+
+/// <summary>
+/// One outbound partition of one sink: sends its WAL records in order, retries with backoff,
+/// dead-letters what cannot be delivered. Keyed by <see cref="PartitionKey"/>.
+/// </summary>
+[Alias("Gateway.IPartitionGrain")]
+public interface IPartitionGrain : IGrainWithStringKey
+{
+    /// <summary>New records may be waiting: start draining unless a retry backoff is running.</summary>
+    [OneWay, Alias("WakeAsync")]
+    Task WakeAsync();
+
+    /// <summary>The partition's delivery state as the admin API and tests see it.</summary>
+    [Alias("GetStatusAsync")]
+    Task<PartitionStatus> GetStatusAsync();
+}

@@ -1,0 +1,44 @@
+using System.Net;
+using Gateway.Ingest.Http;
+using Gateway.Silo.Health;
+using Gateway.Silo.Storage;
+using Microsoft.Extensions.Options;
+
+namespace Gateway.Silo.Hosting;
+
+/// <summary>The host's building blocks, each called once from Program.cs.</summary>
+public static class GatewayHosting
+{
+    /// <summary>Runs a single Orleans silo (localhost clustering) with the gateway's storage and grains.</summary>
+    public static WebApplicationBuilder AddGatewaySilo(this WebApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.AddOptions<OrleansHostOptions>().BindConfiguration(OrleansHostOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        var orleans = builder.Configuration.GetSection(OrleansHostOptions.Section).Get<OrleansHostOptions>() ?? new OrleansHostOptions();
+        builder.UseOrleans(silo =>
+        {
+            silo.UseLocalhostClustering(orleans.SiloPort, orleans.GatewayPort, serviceId: orleans.ServiceId, clusterId: orleans.ClusterId);
+            silo.AddGatewayStorage();
+            silo.AddGatewayGrains();
+            silo.AddReadinessTracking();
+        });
+        return builder;
+    }
+
+    /// <summary>Listens for ingest and for operations on their own ports and addresses.</summary>
+    public static WebApplicationBuilder AddGatewayListeners(this WebApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.AddHttpIngest();
+        builder.Services.AddOptions<OperationsOptions>().BindConfiguration(OperationsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            var ingest = kestrel.ApplicationServices.GetRequiredService<IOptions<HttpIngestOptions>>().Value;
+            var operations = kestrel.ApplicationServices.GetRequiredService<IOptions<OperationsOptions>>().Value;
+            kestrel.Listen(IPAddress.Parse(ingest.BindAddress), ingest.Port);
+            kestrel.Listen(IPAddress.Parse(operations.BindAddress), operations.Port);
+            kestrel.AddServerHeader = false;
+        });
+        return builder;
+    }
+}

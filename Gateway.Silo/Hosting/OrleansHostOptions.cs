@@ -1,0 +1,26 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Gateway.Silo.Hosting;
+
+/// <summary>Settings under <c>Gateway:Orleans</c>: the silo's identity and ports.</summary>
+public sealed class OrleansHostOptions
+{
+    /// <summary>Configuration section.</summary>
+    public const string Section = "Gateway:Orleans";
+
+    /// <summary>Port silos talk to each other on.</summary>
+    [Range(1, 65535, ErrorMessage = "Gateway:Orleans:SiloPort must be between 1 and 65535.")]
+    public int SiloPort { get; set; } = 11111;
+
+    /// <summary>Port Orleans clients connect to.</summary>
+    [Range(1, 65535, ErrorMessage = "Gateway:Orleans:GatewayPort must be between 1 and 65535.")]
+    public int GatewayPort { get; set; } = 30000;
+
+    /// <summary>Orleans cluster id.</summary>
+    [Required(ErrorMessage = "Gateway:Orleans:ClusterId must not be empty.")]
+    public string ClusterId { get; set; } = "gateway";
+
+    /// <summary>Orleans service id; grain state and reminders are stored under it, so keep it stable.</summary>
+    [Required(ErrorMessage = "Gateway:Orleans:ServiceId must not be empty.")]
+    public string ServiceId { get; set; } = "gateway";
+}
