@@ -17,13 +17,15 @@ internal static class TelemetryBodyParser
     /// <summary>The messages of <paramref name="body"/>, or the reason it is not acceptable.</summary>
     public static (List<Element>? Elements, string? Error) Parse(ReadOnlySpan<byte> body, int maxElements)
     {
+        if (body.Trim(" \t\r\n"u8).IsEmpty)
+        {
+            return (null, "The body is empty; a JSON object or array was expected.");
+        }
+
         var reader = new Utf8JsonReader(body, ReaderOptions);
         try
         {
-            if (!reader.Read())
-            {
-                return (null, "The body is empty; a JSON object or array was expected.");
-            }
+            reader.Read();
 
             var elements = new List<Element>();
             if (reader.TokenType == JsonTokenType.StartArray)
@@ -48,11 +50,8 @@ internal static class TelemetryBodyParser
                 elements.Add(ReadElement(ref reader));
             }
 
-            if (reader.Read())
-            {
-                return (null, "The body holds more than one JSON value.");
-            }
-
+            // Anything after the first value makes the reader throw: a body is one JSON value.
+            reader.Read();
             return (elements, null);
         }
         catch (JsonException error)

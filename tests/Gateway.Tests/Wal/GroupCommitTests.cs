@@ -1,0 +1,71 @@
+using Gateway.Partitions;
+using Gateway.Tests.Infrastructure;
+using Microsoft.Data.Sqlite;
+
+namespace Gateway.Tests.Wal;
+
+public sealed class GroupCommitTests
+{
+    [Fact]
+    public async Task Concurrent_appends_share_few_transactions_and_each_completes_only_after_its_commit()
+    {
+        using var wal = new WalFixture();
+        const int devices = 100;
+        const int appendsPerDevice = 20;
+        var visibleAtCompletion = 0;
+
+        // Each caller checks, the moment its task completes, that a separate connection already sees its
+        // row: completion after commit, not before.
+        async Task AppendAndCheck(int device)
+        {
+            using var reader = new SqliteConnection(wal.Database.ConnectionString);
+            await reader.OpenAsync();
+            for (var i = 1; i <= appendsPerDevice; i++)
+            {
+                var deviceId = $"device-{device}";
+                await wal.Store.AppendAsync(WalFixture.Append(deviceId, i, 1, new PartitionKey("file", device % 4)));
+                using var check = reader.CreateCommand();
+                check.CommandText = "SELECT count(*) FROM wal_message WHERE device_id = $d AND device_sequence = $s";
+                check.Parameters.AddWithValue("$d", deviceId);
+                check.Parameters.AddWithValue("$s", i);
+                if ((long)check.ExecuteScalar()! == 1)
+                {
+                    Interlocked.Increment(ref visibleAtCompletion);
+                }
+            }
+        }
+
+        await Task.WhenAll(Enumerable.Range(0, devices).Select(device => Task.Run(() => AppendAndCheck(device))));
+
+        var statistics = wal.Store.GetStatistics();
+        Assert.Equal(devices * appendsPerDevice, visibleAtCompletion);
+        Assert.Equal(devices * appendsPerDevice, statistics.AppendedMessages);
+        Assert.Equal(devices * appendsPerDevice, statistics.Operations);
+        // 2,000 appends from 100 concurrent callers: far fewer commits than appends.
+        Assert.True(statistics.Transactions < devices * appendsPerDevice / 4,
+            $"{statistics.Transactions} transactions for {statistics.Operations} appends: appends are not sharing commits.");
+    }
+
+    [Fact]
+    public async Task One_batch_per_transaction_when_group_commit_is_off()
+    {
+        using var wal = new WalFixture(new Gateway.Wal.WalOptions { MaxBatchOperations = 1 });
+
+        await Task.WhenAll(Enumerable.Range(0, 50).Select(device =>
+            wal.Store.AppendAsync(WalFixture.Append($"d{device}", 1, 1, new PartitionKey("file", 0)))));
+
+        Assert.Equal(50, wal.Store.GetStatistics().Transactions);
+    }
+
+    [Fact]
+    public async Task Commit_wakes_each_partition_that_received_records()
+    {
+        using var wal = new WalFixture();
+
+        await wal.Store.AppendAsync(WalFixture.Append("a", 1, 3, new PartitionKey("file", 2)));
+        await wal.Store.AppendAsync(WalFixture.Append("b", 1, 1, new PartitionKey("file", 5)));
+
+        await Eventually.TrueAsync(() => wal.Listener.Woken.Contains(new PartitionKey("file", 5)), "partition file/5 woken");
+        Assert.Contains(new PartitionKey("file", 2), wal.Listener.Woken);
+    }
+}

@@ -1,0 +1,79 @@
+using System.Collections.Concurrent;
+using System.Text;
+using Gateway.Partitions;
+using Gateway.Storage;
+using Gateway.Tests.Infrastructure;
+using Gateway.Wal;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
+namespace Gateway.Tests.Wal;
+
+/// <summary>A real SQLite WAL store in a temp folder, and helpers to append test messages to it.</summary>
+public sealed class WalFixture : IDisposable
+{
+    private readonly TempDirectory _directory = new();
+
+    public WalFixture(WalOptions? options = null)
+    {
+        Database = new SqliteDatabase(_directory.Path);
+        Options = options ?? new WalOptions();
+        Store = OpenStore();
+    }
+
+    public SqliteDatabase Database { get; }
+
+    public WalOptions Options { get; }
+
+    public SqliteWalStore Store { get; private set; }
+
+    public RecordingListener Listener { get; } = new();
+
+    /// <summary>Closes the store and opens a new one on the same file, as a restart would.</summary>
+    public void Reopen()
+    {
+        Store.Dispose();
+        Store = OpenStore();
+    }
+
+    public static WalAppend Append(string deviceId, long firstSequence, int count, PartitionKey route, string? deviceMessageIdPrefix = null)
+    {
+        var messages = new List<WalMessage>(count);
+        for (var i = 0; i < count; i++)
+        {
+            var sequence = firstSequence + i;
+            messages.Add(new WalMessage(
+                $"gw:{deviceId}:{sequence}", sequence, deviceMessageIdPrefix is null ? null : deviceMessageIdPrefix + sequence,
+                DateTimeOffset.UtcNow, MediaTypes.Json, Encoding.UTF8.GetBytes($$"""{"n":{{sequence}}}"""), null));
+        }
+
+        return new WalAppend(deviceId, [route], messages);
+    }
+
+    public void Dispose()
+    {
+        Store.Dispose();
+        _directory.Dispose();
+    }
+
+    private SqliteWalStore OpenStore()
+    {
+        var store = new SqliteWalStore(Database, Microsoft.Extensions.Options.Options.Create(Options), TimeProvider.System, Listener, NullLogger<SqliteWalStore>.Instance);
+        store.Open();
+        return store;
+    }
+
+    /// <summary>Remembers which partitions the writer woke after each commit.</summary>
+    public sealed class RecordingListener : IWalCommitListener
+    {
+        public ConcurrentQueue<PartitionKey> Woken { get; } = new();
+
+        public void OnPartitionsWoken(IReadOnlyCollection<PartitionKey> partitions)
+        {
+            foreach (var partition in partitions)
+            {
+                Woken.Enqueue(partition);
+            }
+        }
+    }
+}

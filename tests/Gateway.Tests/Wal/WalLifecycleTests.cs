@@ -1,0 +1,158 @@
+using Gateway.Partitions;
+using Gateway.Storage;
+using Gateway.Tests.Infrastructure;
+using Gateway.Wal;
+
+namespace Gateway.Tests.Wal;
+
+public sealed class WalLifecycleTests
+{
+    private static readonly PartitionKey Partition = new("file", 0);
+
+    [Fact]
+    public async Task Lease_returns_the_partitions_oldest_records_in_order_and_marks_them_in_flight()
+    {
+        using var wal = new WalFixture();
+        await wal.Store.AppendAsync(WalFixture.Append("a", 1, 3, Partition));
+        await wal.Store.AppendAsync(WalFixture.Append("b", 1, 2, Partition));
+        await wal.Store.AppendAsync(WalFixture.Append("c", 1, 2, new PartitionKey("file", 1)));
+
+        var first = await wal.Store.LeaseAsync(Partition, 4);
+        var second = await wal.Store.LeaseAsync(Partition, 4);
+
+        Assert.Equal(["gw:a:1", "gw:a:2", "gw:a:3", "gw:b:1"], first.Select(r => r.MessageId));
+        Assert.Equal(["gw:b:2"], second.Select(r => r.MessageId));
+        Assert.Equal(5, WalDatabase.CountDeliveries(wal.Database.FilePath, "file", (int)DeliveryState.InFlight));
+        Assert.Empty(await wal.Store.LeaseAsync(Partition, 4));
+    }
+
+    [Fact]
+    public async Task Acked_records_leave_the_pending_count()
+    {
+        using var wal = new WalFixture();
+        await wal.Store.AppendAsync(WalFixture.Append("a", 1, 3, Partition));
+        Assert.Equal(3, wal.Store.GetStatistics().PendingRecords);
+
+        await wal.Store.AckAsync(await wal.Store.LeaseAsync(Partition, 10));
+
+        Assert.Equal(0, wal.Store.GetStatistics().PendingRecords);
+        Assert.Equal(0, wal.Store.GetStatistics().PendingBytes);
+        Assert.Equal(3, WalDatabase.CountDeliveries(wal.Database.FilePath, "file", (int)DeliveryState.Acked));
+    }
+
+    [Fact]
+    public async Task Failed_records_return_to_the_head_of_the_queue_until_max_attempts_then_become_dead_with_the_reason()
+    {
+        using var wal = new WalFixture();
+        await wal.Store.AppendAsync(WalFixture.Append("a", 1, 2, Partition));
+        var now = DateTimeOffset.UtcNow;
+        var failure = new DeliveryFailure("HTTP 503 from cloud", Permanent: false, now, MaxAttempts: 2, DeadIfReceivedBefore: now.AddDays(-1));
+
+        var firstLease = await wal.Store.LeaseAsync(Partition, 10);
+        Assert.Equal(0, await wal.Store.FailAsync(firstLease, failure));
+        var secondLease = await wal.Store.LeaseAsync(Partition, 10);
+        Assert.Equal(firstLease.Select(r => r.MessageId), secondLease.Select(r => r.MessageId));
+        Assert.All(secondLease, r => Assert.Equal(1, r.Attempts));
+        Assert.Equal(2, await wal.Store.FailAsync(secondLease, failure));
+
+        Assert.Equal(2, WalDatabase.CountDeliveries(wal.Database.FilePath, "file", (int)DeliveryState.Dead));
+        Assert.Equal(0, wal.Store.GetStatistics().PendingRecords);
+        Assert.Equal(2, WalDatabase.Scalar(wal.Database.FilePath,
+            "SELECT count(*) FROM wal_delivery WHERE state = 3 AND attempts = 2 AND last_error = 'HTTP 503 from cloud'"));
+    }
+
+    [Fact]
+    public async Task Permanent_failure_and_maximum_age_dead_letter_at_once()
+    {
+        using var wal = new WalFixture();
+        await wal.Store.AppendAsync(WalFixture.Append("a", 1, 1, Partition));
+        await wal.Store.AppendAsync(WalFixture.Append("b", 1, 1, new PartitionKey("file", 1)));
+        var now = DateTimeOffset.UtcNow;
+
+        var permanent = new DeliveryFailure("HTTP 400", Permanent: true, now, MaxAttempts: 100, DeadIfReceivedBefore: now.AddDays(-1));
+        Assert.Equal(1, await wal.Store.FailAsync(await wal.Store.LeaseAsync(Partition, 10), permanent));
+
+        var tooOld = new DeliveryFailure("timeout", Permanent: false, now, MaxAttempts: 100, DeadIfReceivedBefore: now.AddMinutes(1));
+        Assert.Equal(1, await wal.Store.FailAsync(await wal.Store.LeaseAsync(new PartitionKey("file", 1), 10), tooOld));
+    }
+
+    [Fact]
+    public async Task Recovery_returns_in_flight_records_to_enqueued_in_their_original_order()
+    {
+        using var wal = new WalFixture();
+        await wal.Store.AppendAsync(WalFixture.Append("a", 1, 3, Partition));
+        await wal.Store.LeaseAsync(Partition, 2);
+
+        wal.Reopen();
+        Assert.Equal(2, await wal.Store.RecoverInFlightAsync(Partition));
+
+        var lease = await wal.Store.LeaseAsync(Partition, 10);
+        Assert.Equal(["gw:a:1", "gw:a:2", "gw:a:3"], lease.Select(r => r.MessageId));
+    }
+
+    [Fact]
+    public async Task Reopen_counts_pending_records_and_partitions_from_the_file()
+    {
+        using var wal = new WalFixture();
+        await wal.Store.AppendAsync(WalFixture.Append("a", 1, 3, Partition));
+        await wal.Store.AppendAsync(WalFixture.Append("b", 1, 2, new PartitionKey("file", 7)));
+        await wal.Store.AckAsync(await wal.Store.LeaseAsync(new PartitionKey("file", 7), 10));
+        await wal.Store.LeaseAsync(Partition, 1);
+
+        wal.Reopen();
+
+        Assert.Equal(3, wal.Store.GetStatistics().PendingRecords);
+        Assert.Equal([Partition], await wal.Store.GetPendingPartitionsAsync());
+    }
+
+    [Fact]
+    public async Task Compaction_deletes_only_acked_records_older_than_the_cutoff()
+    {
+        using var wal = new WalFixture();
+        await wal.Store.AppendAsync(WalFixture.Append("a", 1, 3, Partition));
+        await wal.Store.AppendAsync(WalFixture.Append("b", 1, 2, new PartitionKey("file", 1)));
+        await wal.Store.AckAsync(await wal.Store.LeaseAsync(Partition, 10));
+
+        Assert.Equal(0, await wal.Store.CompactAsync(DateTimeOffset.UtcNow.AddMinutes(-1), 100));
+        Assert.Equal(3, await wal.Store.CompactAsync(DateTimeOffset.UtcNow.AddMinutes(1), 100));
+
+        Assert.Equal(2, WalDatabase.Scalar(wal.Database.FilePath, "SELECT count(*) FROM wal_message"));
+        Assert.Equal(2, WalDatabase.Scalar(wal.Database.FilePath, "SELECT count(*) FROM wal_delivery WHERE state = 0"));
+    }
+
+    [Fact]
+    public async Task Device_sequence_survives_compaction_of_its_messages()
+    {
+        using var wal = new WalFixture();
+        await wal.Store.AppendAsync(WalFixture.Append("a", 1, 5, Partition));
+        await wal.Store.AckAsync(await wal.Store.LeaseAsync(Partition, 10));
+        await wal.Store.CompactAsync(DateTimeOffset.UtcNow.AddMinutes(1), 100);
+
+        Assert.Equal(0, WalDatabase.Scalar(wal.Database.FilePath, "SELECT count(*) FROM wal_message"));
+        Assert.Equal(5, await wal.Store.GetLastSequenceAsync("a"));
+    }
+
+    [Fact]
+    public async Task Recent_device_message_ids_are_read_back_newest_first()
+    {
+        using var wal = new WalFixture();
+        await wal.Store.AppendAsync(WalFixture.Append("a", 1, 5, Partition, deviceMessageIdPrefix: "m"));
+
+        var recent = await wal.Store.GetRecentDeviceMessagesAsync("a", DateTimeOffset.UtcNow.AddMinutes(-1), 3);
+
+        Assert.Equal(["m5", "m4", "m3"], recent.Select(r => r.DeviceMessageId));
+        Assert.Equal("gw:a:5", recent[0].MessageId);
+    }
+
+    [Fact]
+    public void Schema_scripts_apply_once_and_a_second_start_changes_nothing()
+    {
+        using var directory = new TempDirectory();
+        var database = new SqliteDatabase(directory.Path);
+
+        Assert.Equal(1, SqliteSchemaMigrator.Apply(database, typeof(SqliteWalStore).Assembly, "wal"));
+        Assert.Equal(0, SqliteSchemaMigrator.Apply(database, typeof(SqliteWalStore).Assembly, "wal"));
+        Assert.Equal(1, WalDatabase.Scalar(database.FilePath, "SELECT version FROM gateway_schema WHERE component = 'wal'"));
+        Assert.Equal("wal", WalDatabase.Text(database.FilePath, "PRAGMA journal_mode"));
+    }
+}
