@@ -2,7 +2,9 @@ using Gateway.Ingest.Http;
 using Gateway.Silo.Health;
 using Gateway.Silo.Hosting;
 
-var builder = WebApplication.CreateBuilder(args);
+// appsettings.json is read from beside the binary, whatever folder the gateway is started from;
+// a relative Gateway:DataPath is still relative to the current folder.
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 builder.AddGatewaySilo();
 builder.AddGatewayListeners();
 

@@ -1,0 +1,165 @@
+using System.Diagnostics;
+using System.Net.Http.Json;
+using System.Text;
+
+namespace Gateway.Tests.Infrastructure;
+
+/// <summary>
+/// The real gateway executable (Gateway.Silo.dll from the test output) as a child process on free loopback
+/// ports with its own data folder: what an operator runs, including being killed with SIGKILL.
+/// </summary>
+public sealed class GatewayProcess : IAsyncDisposable
+{
+    private static readonly string SiloDll = Path.Combine(AppContext.BaseDirectory, "Gateway.Silo.dll");
+    private readonly Process _process;
+    private readonly StringBuilder _output = new();
+
+    private GatewayProcess(Process process, string dataPath, int httpPort, int operationsPort)
+    {
+        _process = process;
+        DataPath = dataPath;
+        Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{httpPort}"), Timeout = TimeSpan.FromSeconds(30) };
+        Operations = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{operationsPort}"), Timeout = TimeSpan.FromSeconds(10) };
+    }
+
+    public string DataPath { get; }
+
+    /// <summary>Client for the ingest port.</summary>
+    public HttpClient Http { get; }
+
+    /// <summary>Client for the operations port (health).</summary>
+    public HttpClient Operations { get; }
+
+    public string SinkFolder => Path.Combine(DataPath, "sink");
+
+    public string Output
+    {
+        get
+        {
+            lock (_output)
+            {
+                return _output.ToString();
+            }
+        }
+    }
+
+    /// <summary>Starts the gateway and waits until <c>/readyz</c> answers 200.</summary>
+    public static async Task<GatewayProcess> StartAsync(string dataPath, IReadOnlyDictionary<string, string>? settings = null)
+    {
+        var gateway = Launch(dataPath, settings);
+        try
+        {
+            await Eventually.TrueAsync(gateway.IsReadyAsync, "the gateway to report ready", TimeSpan.FromSeconds(60));
+        }
+        catch (TimeoutException error)
+        {
+            await gateway.DisposeAsync();
+            throw new TimeoutException($"{error.Message}\n{gateway.Output}");
+        }
+
+        return gateway;
+    }
+
+    /// <summary>Starts the gateway and waits for it to exit by itself (a start that must fail).</summary>
+    public static async Task<(int ExitCode, string Output)> RunToExitAsync(string dataPath, IReadOnlyDictionary<string, string> settings)
+    {
+        await using var gateway = Launch(dataPath, settings);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await gateway._process.WaitForExitAsync(timeout.Token);
+        return (gateway._process.ExitCode, gateway.Output);
+    }
+
+    /// <summary>SIGKILL: no shutdown code runs, exactly like a crash or <c>kill -9</c>.</summary>
+    public void Kill()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+        }
+
+        _process.WaitForExit();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Kill();
+        Http.Dispose();
+        Operations.Dispose();
+        _process.Dispose();
+        await Task.CompletedTask;
+    }
+
+    private static GatewayProcess Launch(string dataPath, IReadOnlyDictionary<string, string>? settings)
+    {
+        var httpPort = FreePort.Next();
+        var operationsPort = FreePort.Next();
+        var start = new ProcessStartInfo("dotnet", [SiloDll])
+        {
+            WorkingDirectory = dataPath,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.Environment["Gateway__DataPath"] = dataPath;
+        start.Environment["Gateway__Http__Port"] = httpPort.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        start.Environment["Gateway__Operations__Port"] = operationsPort.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        start.Environment["Gateway__Orleans__SiloPort"] = FreePort.Next().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        start.Environment["Gateway__Orleans__GatewayPort"] = FreePort.Next().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+        {
+            start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
+        }
+
+        var process = new Process { StartInfo = start };
+        var gateway = new GatewayProcess(process, dataPath, httpPort, operationsPort);
+        process.OutputDataReceived += (_, line) => gateway.Append(line.Data);
+        process.ErrorDataReceived += (_, line) => gateway.Append(line.Data);
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return gateway;
+    }
+
+    private void Append(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (_output)
+        {
+            _output.AppendLine(line);
+        }
+    }
+
+    private async Task<bool> IsReadyAsync()
+    {
+        if (_process.HasExited)
+        {
+            throw new InvalidOperationException($"The gateway exited with code {_process.ExitCode}:\n{Output}");
+        }
+
+        try
+        {
+            using var response = await Operations.GetAsync("/readyz");
+            return response.IsSuccessStatusCode;
+        }
+        catch (HttpRequestException)
+        {
+            return false;
+        }
+    }
+}
+
+/// <summary>The 202 body of the telemetry endpoint.</summary>
+public sealed record AcceptedBody(List<string> MessageIds);
+
+public static class TelemetryClient
+{
+    public static Task<HttpResponseMessage> PostJsonAsync(this HttpClient http, string deviceId, string json) =>
+        http.PostAsync($"/v1/devices/{deviceId}/telemetry", new StringContent(json, Encoding.UTF8, "application/json"));
+
+    public static async Task<List<string>> AcceptedIdsAsync(this HttpResponseMessage response) =>
+        (await response.Content.ReadFromJsonAsync<AcceptedBody>())!.MessageIds;
+}
