@@ -87,7 +87,7 @@ public sealed partial class DeviceGrain(
             var sequence = ++_lastSequence;
             var messageId = string.Concat(_messageIdPrefix, sequence.ToString(CultureInfo.InvariantCulture));
             results[i] = new AcceptedMessage(messageId, sequence, Duplicate: false);
-            toStore.Add(new WalMessage(messageId, sequence, message.DeviceMessageId, now, contentTypes[i], message.Payload, message.TraceParent));
+            toStore.Add(new WalMessage(messageId, sequence, message.DeviceMessageId, now, contentTypes[i], message.Payload, message.TraceParent, message.Topic));
             if (message.DeviceMessageId is not null)
             {
                 // Remembered before the commit so a retransmission inside this same batch is dropped too.

@@ -4,8 +4,8 @@ using Gateway.Wal;
 namespace Gateway.Sinks;
 
 /// <summary>
-/// The JSON form of one delivered record, shared by sinks: message id, device, sequence, received-at,
-/// content type, trace context, and the payload itself when it is JSON (base64 otherwise).
+/// The JSON form of one delivered record, shared by sinks: message id, device, sequence, topic,
+/// received-at, content type, trace context, and the payload itself when it is JSON (base64 otherwise).
 /// </summary>
 public static class TelemetryRecordJson
 {
@@ -18,6 +18,7 @@ public static class TelemetryRecordJson
         writer.WriteString("messageId", record.MessageId);
         writer.WriteString("deviceId", record.DeviceId);
         writer.WriteNumber("sequence", record.Sequence);
+        writer.WriteString("topic", record.Topic);
         writer.WriteString("receivedAt", record.ReceivedAt);
         writer.WriteString("contentType", record.ContentType);
         if (record.TraceParent is not null)

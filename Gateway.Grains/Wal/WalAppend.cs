@@ -32,7 +32,8 @@ public sealed record WalMessage(
     DateTimeOffset ReceivedAt,
     string ContentType,
     ReadOnlyMemory<byte> Payload,
-    string? TraceParent);
+    string? TraceParent,
+    string Topic);
 
 /// <summary>A message the device sent recently, remembered to drop its retransmissions.</summary>
 public sealed record RecentDeviceMessage(string DeviceMessageId, string MessageId, long Sequence, DateTimeOffset ReceivedAt);

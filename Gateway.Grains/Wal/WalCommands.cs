@@ -25,10 +25,10 @@ internal sealed class WalCommands : IDisposable
     public WalCommands(SqliteConnection connection)
     {
         _insertMessage = Create(connection, """
-            INSERT INTO wal_message (message_id, device_id, device_sequence, device_message_id, received_at, content_type, payload, trace_parent)
-            VALUES ($message_id, $device_id, $device_sequence, $device_message_id, $received_at, $content_type, $payload, $trace_parent)
+            INSERT INTO wal_message (message_id, device_id, device_sequence, device_message_id, received_at, content_type, payload, trace_parent, topic)
+            VALUES ($message_id, $device_id, $device_sequence, $device_message_id, $received_at, $content_type, $payload, $trace_parent, $topic)
             RETURNING seq
-            """, "$message_id", "$device_id", "$device_sequence", "$device_message_id", "$received_at", "$content_type", "$payload", "$trace_parent");
+            """, "$message_id", "$device_id", "$device_sequence", "$device_message_id", "$received_at", "$content_type", "$payload", "$trace_parent", "$topic");
         _insertDelivery = Create(connection, """
             INSERT INTO wal_delivery (message_seq, sink, partition, state, attempts, updated_at)
             VALUES ($message_seq, $sink, $partition, 0, 0, $now)
@@ -38,7 +38,7 @@ internal sealed class WalCommands : IDisposable
             ON CONFLICT (device_id) DO UPDATE SET last_sequence = max(last_sequence, excluded.last_sequence)
             """, "$device_id", "$last_sequence");
         _selectLease = Create(connection, """
-            SELECT d.id, d.attempts, m.message_id, m.device_id, m.device_sequence, m.received_at, m.content_type, m.payload, m.trace_parent
+            SELECT d.id, d.attempts, m.message_id, m.device_id, m.device_sequence, m.received_at, m.content_type, m.payload, m.trace_parent, m.topic
             FROM wal_delivery d JOIN wal_message m ON m.seq = d.message_seq
             WHERE d.sink = $sink AND d.partition = $partition AND d.state = 0
             ORDER BY d.id
@@ -95,6 +95,7 @@ internal sealed class WalCommands : IDisposable
         p[5].Value = message.ContentType;
         p[6].Value = AsArray(message.Payload);
         p[7].Value = (object?)message.TraceParent ?? DBNull.Value;
+        p[8].Value = message.Topic;
         return (long)_insertMessage.ExecuteScalar()!;
     }
 
@@ -137,6 +138,7 @@ internal sealed class WalCommands : IDisposable
                     ContentType = reader.GetString(6),
                     Payload = (byte[])reader.GetValue(7),
                     TraceParent = reader.IsDBNull(8) ? null : reader.GetString(8),
+                    Topic = reader.GetString(9),
                 });
             }
         }

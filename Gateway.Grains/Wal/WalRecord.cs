@@ -27,6 +27,9 @@ public sealed class WalRecord
     /// <summary>W3C traceparent of the device's publish, if it sent one.</summary>
     public string? TraceParent { get; init; }
 
+    /// <summary>The topic the device published to.</summary>
+    public required string Topic { get; init; }
+
     /// <summary>Failed delivery attempts before this lease.</summary>
     public int Attempts { get; init; }
 

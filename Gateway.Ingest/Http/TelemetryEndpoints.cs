@@ -77,6 +77,7 @@ public static class TelemetryEndpoints
         }
 
         var traceParent = request.Headers.TraceParent.ToString() is { Length: > 0 } header ? header : null;
+        var topic = DeviceId.TelemetryTopic(deviceId);
         List<IncomingMessage> messages;
         if (mediaType is not null && IsJson(mediaType))
         {
@@ -92,13 +93,13 @@ public static class TelemetryEndpoints
             foreach (var element in elements)
             {
                 var payload = new ReadOnlyMemory<byte>(body, element.Start, element.Length);
-                messages.Add(new IncomingMessage(payload, "application/json", element.DeviceMessageId, traceParent, Transport));
+                messages.Add(new IncomingMessage(payload, "application/json", element.DeviceMessageId, traceParent, Transport, topic));
             }
         }
         else
         {
             var deviceMessageId = request.Headers[DeviceMessageIdHeader].ToString() is { Length: > 0 } id ? id : null;
-            messages = [new IncomingMessage(body, mediaType, deviceMessageId, traceParent, Transport)];
+            messages = [new IncomingMessage(body, mediaType, deviceMessageId, traceParent, Transport, topic)];
         }
 
         AcceptResult result;

@@ -9,7 +9,8 @@ CREATE TABLE wal_message (
     received_at       INTEGER NOT NULL,
     content_type      TEXT    NOT NULL,
     payload           BLOB    NOT NULL,
-    trace_parent      TEXT    NULL
+    trace_parent      TEXT    NULL,
+    topic             TEXT    NOT NULL
 );
 
 CREATE INDEX ix_wal_message_device ON wal_message (device_id, device_sequence);

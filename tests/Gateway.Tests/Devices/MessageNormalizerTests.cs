@@ -6,7 +6,7 @@ namespace Gateway.Tests.Devices;
 public sealed class MessageNormalizerTests
 {
     private static (RefusalReason Refusal, string? Detail, string ContentType) Normalize(string payload, string? contentType, int max = 1024) =>
-        MessageNormalizer.Normalize(new IncomingMessage(Encoding.UTF8.GetBytes(payload), contentType, null, null, "test"), max);
+        MessageNormalizer.Normalize(new IncomingMessage(Encoding.UTF8.GetBytes(payload), contentType, null, null, "test", "devices/test/telemetry"), max);
 
     [Theory]
     [InlineData("""{"t":1}""", null, "application/json")]

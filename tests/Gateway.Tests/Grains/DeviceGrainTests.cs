@@ -8,7 +8,7 @@ namespace Gateway.Tests.Grains;
 public sealed class DeviceGrainTests(ClusterFixture fixture)
 {
     private static IncomingMessage Json(string json, string? deviceMessageId = null) =>
-        new(Encoding.UTF8.GetBytes(json), "application/json", deviceMessageId, null, "test");
+        new(Encoding.UTF8.GetBytes(json), "application/json", deviceMessageId, null, "test", "devices/test/telemetry");
 
     private static string NewDeviceId() => "dev-" + Guid.NewGuid().ToString("N")[..12];
 
@@ -114,7 +114,7 @@ public sealed class DeviceGrainTests(ClusterFixture fixture)
     public async Task An_oversized_payload_is_refused_and_nothing_is_stored()
     {
         var deviceId = NewDeviceId();
-        var huge = new IncomingMessage(new byte[300 * 1024], null, null, null, "test");
+        var huge = new IncomingMessage(new byte[300 * 1024], null, null, null, "test", "devices/test/telemetry");
 
         var result = await Device(deviceId).AcceptAsync([huge]);
 

@@ -14,7 +14,7 @@ public sealed class PartitionGrainTests(ClusterFixture fixture)
     {
         var deviceId = "dead-" + Guid.NewGuid().ToString("N")[..12];
         var device = fixture.Cluster.GrainFactory.GetGrain<IDeviceGrain>(deviceId);
-        await device.AcceptAsync([new IncomingMessage(Encoding.UTF8.GetBytes("{}"), null, null, null, "test")]);
+        await device.AcceptAsync([new IncomingMessage(Encoding.UTF8.GetBytes("{}"), null, null, null, "test", "devices/test/telemetry")]);
 
         const string deadForDevice = """
             SELECT count(*) FROM wal_delivery d JOIN wal_message m ON m.seq = d.message_seq
@@ -40,7 +40,7 @@ public sealed class PartitionGrainTests(ClusterFixture fixture)
         var deviceId = "crashed-" + Guid.NewGuid().ToString("N")[..12];
         var partition = new PartitionKey("file", 900 + Random.Shared.Next(50));
         await store.AppendAsync(new WalAppend(deviceId, [partition],
-            [new WalMessage($"gw:{deviceId}:1", 1, null, DateTimeOffset.UtcNow, MediaTypes.Json, "{}"u8.ToArray(), null)]));
+            [new WalMessage($"gw:{deviceId}:1", 1, null, DateTimeOffset.UtcNow, MediaTypes.Json, "{}"u8.ToArray(), null, $"devices/{deviceId}/telemetry")]));
         await store.LeaseAsync(partition, 10);
 
         await fixture.Cluster.GrainFactory.GetGrain<IPartitionGrain>(partition.ToString()).WakeAsync();

@@ -23,7 +23,7 @@ public sealed class RestartTests : IDisposable
     public async Task Grain_state_and_reminders_survive_a_silo_restart_on_the_same_file()
     {
         var serviceId = "restart-" + Guid.NewGuid().ToString("N")[..8];
-        var payload = new IncomingMessage(Encoding.UTF8.GetBytes("{}"), null, null, null, "test");
+        var payload = new IncomingMessage(Encoding.UTF8.GetBytes("{}"), null, null, null, "test", "devices/test/telemetry");
 
         var before = await GatewayCluster.StartAsync(Settings, serviceId);
         await before.GrainFactory.GetGrain<IDeviceGrain>("sensor-1").AcceptAsync([payload, payload, payload]);

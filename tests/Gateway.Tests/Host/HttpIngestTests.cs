@@ -38,6 +38,7 @@ public sealed class HttpIngestTests(GatewayProcessFixture fixture)
         await Eventually.TrueAsync(() => SinkFiles.Read(fixture.Gateway.SinkFolder).Any(line => line.MessageId == id), "the message in the sink");
         var line = SinkFiles.Read(fixture.Gateway.SinkFolder).Single(line => line.MessageId == id);
         Assert.Equal(21.5, line.Line.GetProperty("payload").GetProperty("temperature").GetDouble());
+        Assert.Equal($"devices/{deviceId}/telemetry", line.Line.GetProperty("topic").GetString());
     }
 
     [Fact]

@@ -16,6 +16,7 @@ public sealed class FileSinkTests
         ReceivedAt = DateTimeOffset.UnixEpoch,
         ContentType = contentType,
         Payload = Encoding.UTF8.GetBytes(payload),
+        Topic = "devices/d/telemetry",
     };
 
     [Fact]

@@ -44,7 +44,7 @@ public sealed class WalFixture : IDisposable
             var sequence = firstSequence + i;
             messages.Add(new WalMessage(
                 $"gw:{deviceId}:{sequence}", sequence, deviceMessageIdPrefix is null ? null : deviceMessageIdPrefix + sequence,
-                DateTimeOffset.UtcNow, MediaTypes.Json, Encoding.UTF8.GetBytes($$"""{"n":{{sequence}}}"""), null));
+                DateTimeOffset.UtcNow, MediaTypes.Json, Encoding.UTF8.GetBytes($$"""{"n":{{sequence}}}"""), null, $"devices/{deviceId}/telemetry"));
         }
 
         return new WalAppend(deviceId, [route], messages);
