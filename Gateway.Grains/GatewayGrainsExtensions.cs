@@ -36,13 +36,14 @@ public static class GatewayGrainsExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(sp => new SqliteDatabase(sp.GetRequiredService<IOptions<GatewayOptions>>().Value.DataPath));
         services.TryAddSingleton(sp => SinkCatalog.FromOptions(
-            sp.GetRequiredService<IOptions<SinkListOptions>>(), sp.GetRequiredService<IOptions<GatewayOptions>>()));
+            sp.GetRequiredService<IOptions<SinkListOptions>>(), sp.GetRequiredService<IOptions<GatewayOptions>>(), sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton<IWalCommitListener, PartitionWaker>();
         services.TryAddSingleton<SqliteWalStore>();
         services.TryAddSingleton<IWalStore>(sp => sp.GetRequiredService<SqliteWalStore>());
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, WalLifecycle>();
         services.TryAddSingleton<IngestPressure>();
-        services.TryAddSingleton<PartitionRouter>();
+        services.TryAddSingleton(sp => new PartitionRouter(
+            sp.GetRequiredService<SinkCatalog>().Routes, sp.GetRequiredService<IOptions<DeliveryOptions>>()));
         services.AddHostedService<WalCompactionService>();
         return services;
     }

@@ -23,10 +23,11 @@ public sealed partial class DeviceGrain(
     TimeProvider time,
     ILogger<DeviceGrain> logger) : Grain, IDeviceGrain
 {
+    private const int MaxCachedTopics = 64;
     private readonly DeviceOptions _options = deviceOptions.Value;
     private string _deviceId = "";
     private string _messageIdPrefix = "";
-    private IReadOnlyList<PartitionKey> _routes = [];
+    private readonly Dictionary<string, IReadOnlyList<PartitionKey>> _routesByTopic = new(StringComparer.Ordinal);
     private DuplicateWindow _duplicates = new(0, TimeSpan.Zero);
     private long _lastSequence;
     private bool _stateChanged;
@@ -41,7 +42,6 @@ public sealed partial class DeviceGrain(
         }
 
         _messageIdPrefix = $"{gatewayOptions.Value.GatewayId}:{_deviceId}:";
-        _routes = router.RoutesFor(_deviceId);
 
         // The WAL's sequence is committed with the messages; the grain state may lag it after a crash.
         _lastSequence = Math.Max(state.State.LastSequence, await wal.GetLastSequenceAsync(_deviceId));
@@ -87,7 +87,7 @@ public sealed partial class DeviceGrain(
             var sequence = ++_lastSequence;
             var messageId = string.Concat(_messageIdPrefix, sequence.ToString(CultureInfo.InvariantCulture));
             results[i] = new AcceptedMessage(messageId, sequence, Duplicate: false);
-            toStore.Add(new WalMessage(messageId, sequence, message.DeviceMessageId, now, contentTypes[i], message.Payload, message.TraceParent, message.Topic));
+            toStore.Add(new WalMessage(messageId, sequence, message.DeviceMessageId, now, contentTypes[i], message.Payload, message.TraceParent, message.Topic, RoutesFor(message.Topic)));
             if (message.DeviceMessageId is not null)
             {
                 // Remembered before the commit so a retransmission inside this same batch is dropped too.
@@ -99,7 +99,7 @@ public sealed partial class DeviceGrain(
         {
             try
             {
-                await wal.AppendAsync(new WalAppend(_deviceId, _routes, toStore));
+                await wal.AppendAsync(new WalAppend(_deviceId, toStore));
             }
             catch (Exception error)
             {
@@ -170,9 +170,29 @@ public sealed partial class DeviceGrain(
             }
 
             contentTypes[i] = contentType;
+            if (RoutesFor(messages[i].Topic).Count == 0)
+            {
+                var where = messages.Count == 1 ? "" : $"Message {i}: ";
+                return AcceptResult.Refused(RefusalReason.NoRoute, $"{where}No sink takes topic '{messages[i].Topic}' from this device.");
+            }
         }
 
         return null;
+    }
+
+    private IReadOnlyList<PartitionKey> RoutesFor(string topic)
+    {
+        if (!_routesByTopic.TryGetValue(topic, out var routes))
+        {
+            routes = router.RoutesFor(_deviceId, topic);
+            // A device publishes to a handful of topics; the bound keeps a misbehaving one from growing the cache.
+            if (_routesByTopic.Count < MaxCachedTopics)
+            {
+                _routesByTopic[topic] = routes;
+            }
+        }
+
+        return routes;
     }
 
     private AcceptResult Refuse(AcceptResult refusal)

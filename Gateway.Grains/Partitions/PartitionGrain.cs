@@ -70,7 +70,8 @@ public sealed partial class PartitionGrain(
 
     /// <inheritdoc />
     public Task<PartitionStatus> GetStatusAsync() =>
-        Task.FromResult(new PartitionStatus(_key, _delivered, _deadLettered, _consecutiveFailures, _retryAt, _lastError));
+        Task.FromResult(new PartitionStatus(_key, _delivered, _deadLettered, _consecutiveFailures, _retryAt, _lastError,
+            _sink is null ? "Unknown" : sinks.CircuitOf(_key.Sink).State.ToString()));
 
     /// <inheritdoc />
     public async Task ReceiveReminder(string reminderName, TickStatus status)
@@ -137,12 +138,50 @@ public sealed partial class PartitionGrain(
 
     private async Task SendBatchAsync(CancellationToken cancellationToken)
     {
+        var circuit = sinks.CircuitOf(_key.Sink);
+        if (!circuit.TryEnter(out var circuitWait))
+        {
+            // The sink is known to be down: wait out the open circuit without leasing, so an outage
+            // costs no attempts and no polling. The jitter spreads the partitions' probes.
+            var wait = circuitWait + TimeSpan.FromMilliseconds(Random.Shared.Next(0, 250));
+            _retryAt = time.GetUtcNow() + wait;
+            ScheduleSend(wait);
+            return;
+        }
+
+        var outcome = DeliveryOutcome.Delivered;
+        var sent = false;
+        try
+        {
+            (sent, outcome) = await LeaseAndSendAsync(cancellationToken);
+        }
+        finally
+        {
+            if (!sent)
+            {
+                circuit.OnNothingSent();
+            }
+            else if (outcome == DeliveryOutcome.Retry)
+            {
+                circuit.OnFailure();
+            }
+            else
+            {
+                // Delivered, or refused for good: either way the sink answered.
+                circuit.OnSuccess();
+            }
+        }
+    }
+
+    /// <returns>Whether a batch went to the sink, and what became of it.</returns>
+    private async Task<(bool Sent, DeliveryOutcome Outcome)> LeaseAndSendAsync(CancellationToken cancellationToken)
+    {
         var batch = await wal.LeaseAsync(_key, _options.BatchSize);
         if (batch.Count == 0)
         {
             _retryAt = null;
             _idle = true;
-            return;
+            return (false, DeliveryOutcome.Delivered);
         }
 
         if (!_reminderRegistered)
@@ -159,7 +198,7 @@ public sealed partial class PartitionGrain(
             _consecutiveFailures = 0;
             _retryAt = null;
             ScheduleSend(TimeSpan.Zero);
-            return;
+            return (true, result.Outcome);
         }
 
         var now = time.GetUtcNow();
@@ -177,6 +216,7 @@ public sealed partial class PartitionGrain(
         LogDeliveryFailed(logger, batch.Count, _key.Sink, _key.Partition, delay, error);
         _retryAt = permanent ? null : now + delay;
         ScheduleSend(delay);
+        return (true, result.Outcome);
     }
 
     private async Task<DeliveryResult> DeliverAsync(IReadOnlyList<WalRecord> batch, CancellationToken cancellationToken)

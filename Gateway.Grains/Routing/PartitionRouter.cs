@@ -2,17 +2,17 @@ using System.IO.Hashing;
 using System.Text;
 using Gateway.Devices;
 using Gateway.Partitions;
-using Gateway.Sinks;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Routing;
 
 /// <summary>
-/// Maps a device to one partition per sink. The mapping depends only on the device id and the partition
-/// count, so every silo and every restart agrees on it, and one device's records always queue in one
-/// partition, which sends them in WAL order.
+/// Maps a message to its deliveries: one per sink whose route takes it, each in the device's partition.
+/// The partition depends only on the device id and the partition count, so every silo and every restart
+/// agrees on it, and one device's records always queue in one partition per sink, which sends them in
+/// WAL order.
 /// </summary>
-public sealed class PartitionRouter(SinkCatalog sinks, IOptions<DeliveryOptions> options)
+public sealed class PartitionRouter(IReadOnlyList<SinkRoute> routes, IOptions<DeliveryOptions> options)
 {
     private readonly int _partitionCount = options.Value.PartitionCount;
 
@@ -26,16 +26,19 @@ public sealed class PartitionRouter(SinkCatalog sinks, IOptions<DeliveryOptions>
         return (int)(XxHash32.HashToUInt32(utf8[..length]) % (uint)_partitionCount);
     }
 
-    /// <summary>The partitions a device's messages go through: one per configured sink.</summary>
-    public IReadOnlyList<PartitionKey> RoutesFor(string deviceId)
+    /// <summary>The partitions a device's message on <paramref name="topic"/> is delivered through; empty when no sink takes it.</summary>
+    public IReadOnlyList<PartitionKey> RoutesFor(string deviceId, string topic)
     {
         var partition = PartitionOf(deviceId);
-        var routes = new PartitionKey[sinks.Names.Count];
-        for (var i = 0; i < routes.Length; i++)
+        var matched = new List<PartitionKey>(routes.Count);
+        foreach (var route in routes)
         {
-            routes[i] = new PartitionKey(sinks.Names[i], partition);
+            if (route.Matches(deviceId, topic))
+            {
+                matched.Add(new PartitionKey(route.Sink, partition));
+            }
         }
 
-        return routes;
+        return matched;
     }
 }

@@ -1,13 +1,18 @@
 using System.ComponentModel.DataAnnotations;
+using Gateway.Routing;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Sinks;
 
-/// <summary>Checks every configured sink and the rules across them, naming the offending key.</summary>
+/// <summary>
+/// Checks every configured sink and the rules across them, naming the offending key: types known, names
+/// unique, filters well-formed, each type's required settings present, TLS egress unless explicitly
+/// opted out, certificate files present.
+/// </summary>
 public sealed class SinkListOptionsValidator : IValidateOptions<SinkListOptions>
 {
     /// <summary>Sink types this build knows.</summary>
-    public static readonly IReadOnlyList<string> KnownTypes = [FileSink.TypeName];
+    public static readonly IReadOnlyList<string> KnownTypes = [FileSink.TypeName, HttpSink.TypeName, MqttSink.TypeName];
 
     /// <inheritdoc />
     public ValidateOptionsResult Validate(string? name, SinkListOptions options)
@@ -22,10 +27,7 @@ public sealed class SinkListOptionsValidator : IValidateOptions<SinkListOptions>
             var results = new List<ValidationResult>();
             if (!Validator.TryValidateObject(sink, new ValidationContext(sink), results, validateAllProperties: true))
             {
-                foreach (var result in results)
-                {
-                    failures.Add($"{key}:{string.Join(",", result.MemberNames)}: {result.ErrorMessage}");
-                }
+                failures.AddRange(results.Select(result => $"{key}:{string.Join(",", result.MemberNames)}: {result.ErrorMessage}"));
             }
 
             if (!KnownTypes.Contains(sink.Type, StringComparer.Ordinal))
@@ -37,8 +39,55 @@ public sealed class SinkListOptionsValidator : IValidateOptions<SinkListOptions>
             {
                 failures.Add($"{key}:Name: '{sink.Name}' is used by another sink.");
             }
+
+            foreach (var topic in sink.Topics)
+            {
+                try
+                {
+                    _ = new TopicFilter(topic);
+                }
+                catch (FormatException error)
+                {
+                    failures.Add($"{key}:Topics: {error.Message}");
+                }
+            }
+
+            failures.AddRange(ValidateEndpoint(sink).Select(failure => $"{key}:{failure}"));
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static IEnumerable<string> ValidateEndpoint(SinkOptions sink)
+    {
+        if (sink.Type == HttpSink.TypeName)
+        {
+            if (sink.Url is not { IsAbsoluteUri: true } url || (url.Scheme != Uri.UriSchemeHttps && url.Scheme != Uri.UriSchemeHttp))
+            {
+                yield return "Url: an absolute https:// URL is required for an http sink.";
+            }
+            else if (url.Scheme == Uri.UriSchemeHttp && !sink.AllowInsecure)
+            {
+                yield return $"Url: '{url}' is plaintext; use https:// or set AllowInsecure=true to send telemetry unencrypted.";
+            }
+        }
+
+        if (sink.Type == MqttSink.TypeName && string.IsNullOrWhiteSpace(sink.Host))
+        {
+            yield return "Host: the upstream broker's host name is required for an mqtt sink.";
+        }
+
+        foreach (var (setting, path) in new[] { ("CaCertificatePath", sink.CaCertificatePath), ("ClientCertificatePath", sink.ClientCertificatePath), ("ClientKeyPath", sink.ClientKeyPath) })
+        {
+            if (path is not null && !File.Exists(path))
+            {
+                yield return $"{setting}: '{path}' does not exist.";
+            }
+        }
+
+        if ((sink.ClientCertificatePath is null) != (sink.ClientKeyPath is null))
+        {
+            yield return "ClientCertificatePath and ClientKeyPath go together.";
+        }
     }
 }

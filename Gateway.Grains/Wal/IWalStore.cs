@@ -1,3 +1,4 @@
+using Gateway.DeadLetters;
 using Gateway.Partitions;
 
 namespace Gateway.Wal;
@@ -25,6 +26,15 @@ public interface IWalStore
 
     /// <summary>Deletes up to <paramref name="limit"/> Acked deliveries older than <paramref name="cutoff"/>.</summary>
     Task<int> CompactAsync(DateTimeOffset cutoff, int limit);
+
+    /// <summary>Dead letters matching <paramref name="filter"/> with a delivery id above <paramref name="after"/>, oldest first.</summary>
+    Task<IReadOnlyList<DeadLetter>> ListDeadAsync(DeadLetterFilter filter, long after, int limit);
+
+    /// <summary>Returns matching dead letters to Enqueued with a fresh attempt count.</summary>
+    Task<DeadLetterChange> ReplayDeadAsync(DeadLetterFilter filter);
+
+    /// <summary>Deletes matching dead letters; returns how many.</summary>
+    Task<int> PurgeDeadAsync(DeadLetterFilter filter);
 
     /// <summary>The highest sequence ever stored for the device, 0 if none.</summary>
     Task<long> GetLastSequenceAsync(string deviceId);

@@ -1,3 +1,5 @@
+using System.Text;
+using Gateway.DeadLetters;
 using Gateway.Partitions;
 using Gateway.Storage;
 using Microsoft.Data.Sqlite;
@@ -75,8 +77,8 @@ public sealed class SqliteWalStore : IWalStore, IDisposable
 
         await Writer.Submit(new AppendOperation(append)).ConfigureAwait(false);
         Interlocked.Add(ref _appendedMessages, append.Messages.Count);
-        Interlocked.Add(ref _pendingRecords, (long)append.Messages.Count * append.Routes.Count);
-        Interlocked.Add(ref _pendingBytes, append.PayloadBytes * append.Routes.Count);
+        Interlocked.Add(ref _pendingRecords, append.Deliveries);
+        Interlocked.Add(ref _pendingBytes, append.DeliveryBytes);
     }
 
     /// <inheritdoc />
@@ -116,6 +118,50 @@ public sealed class SqliteWalStore : IWalStore, IDisposable
     /// <inheritdoc />
     public Task<int> CompactAsync(DateTimeOffset cutoff, int limit) =>
         Writer.Submit(new WalCall<int>((commands, _) => commands.DeleteAcked(cutoff.ToUnixTimeMilliseconds(), limit)));
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<DeadLetter>> ListDeadAsync(DeadLetterFilter filter, long after, int limit)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        using var connection = _database.Open();
+        using var command = connection.CreateCommand();
+        var sql = new StringBuilder(
+            "SELECT d.id, m.message_id, m.device_id, m.device_sequence, d.sink, d.attempts, d.first_error, d.last_error, m.received_at, d.updated_at " +
+            "FROM wal_delivery d JOIN wal_message m ON m.seq = d.message_seq WHERE d.state = 3 AND d.id > $after");
+        DeadLetterQuery.Append(sql, command, filter);
+        sql.Append(" ORDER BY d.id LIMIT $limit");
+        command.CommandText = sql.ToString();
+        command.Parameters.AddWithValue("$after", after);
+        command.Parameters.AddWithValue("$limit", limit);
+        var dead = new List<DeadLetter>();
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            dead.Add(new DeadLetter(
+                reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetInt64(3), reader.GetString(4), reader.GetInt32(5),
+                reader.IsDBNull(6) ? null : reader.GetString(6), reader.IsDBNull(7) ? null : reader.GetString(7),
+                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(8)), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(9))));
+        }
+
+        return Task.FromResult<IReadOnlyList<DeadLetter>>(dead);
+    }
+
+    /// <inheritdoc />
+    public async Task<DeadLetterChange> ReplayDeadAsync(DeadLetterFilter filter)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        var change = await Writer.Submit(new WalCall<DeadLetterChange>((commands, now) => commands.ReplayDead(filter, now))).ConfigureAwait(false);
+        Interlocked.Add(ref _pendingRecords, change.Count);
+        Interlocked.Add(ref _pendingBytes, change.Bytes);
+        return change;
+    }
+
+    /// <inheritdoc />
+    public Task<int> PurgeDeadAsync(DeadLetterFilter filter)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        return Writer.Submit(new WalCall<int>((commands, _) => commands.PurgeDead(filter)));
+    }
 
     /// <inheritdoc />
     public Task<long> GetLastSequenceAsync(string deviceId)

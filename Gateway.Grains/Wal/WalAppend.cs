@@ -4,19 +4,33 @@ namespace Gateway.Wal;
 
 /// <summary>A device's batch of new messages, appended in one piece to the WAL.</summary>
 /// <param name="DeviceId">The device all messages belong to.</param>
-/// <param name="Routes">The partitions (one per sink) every message of the batch is delivered through.</param>
 /// <param name="Messages">The enriched messages in sequence order.</param>
-public sealed record WalAppend(string DeviceId, IReadOnlyList<PartitionKey> Routes, IReadOnlyList<WalMessage> Messages)
+public sealed record WalAppend(string DeviceId, IReadOnlyList<WalMessage> Messages)
 {
-    /// <summary>Sum of the payload sizes, for the byte high-water mark.</summary>
-    public long PayloadBytes
+    /// <summary>Deliveries the batch creates: one per message and route.</summary>
+    public long Deliveries
+    {
+        get
+        {
+            long deliveries = 0;
+            foreach (var message in Messages)
+            {
+                deliveries += message.Routes.Count;
+            }
+
+            return deliveries;
+        }
+    }
+
+    /// <summary>Payload bytes of those deliveries, for the byte high-water mark.</summary>
+    public long DeliveryBytes
     {
         get
         {
             long bytes = 0;
             foreach (var message in Messages)
             {
-                bytes += message.Payload.Length;
+                bytes += (long)message.Payload.Length * message.Routes.Count;
             }
 
             return bytes;
@@ -24,7 +38,7 @@ public sealed record WalAppend(string DeviceId, IReadOnlyList<PartitionKey> Rout
     }
 }
 
-/// <summary>One message as the device grain enriched it, ready to be stored.</summary>
+/// <summary>One message as the device grain enriched it, ready to be stored, with the partitions (one per sink) it is delivered through.</summary>
 public sealed record WalMessage(
     string MessageId,
     long Sequence,
@@ -33,7 +47,8 @@ public sealed record WalMessage(
     string ContentType,
     ReadOnlyMemory<byte> Payload,
     string? TraceParent,
-    string Topic);
+    string Topic,
+    IReadOnlyList<PartitionKey> Routes);
 
 /// <summary>A message the device sent recently, remembered to drop its retransmissions.</summary>
 public sealed record RecentDeviceMessage(string DeviceMessageId, string MessageId, long Sequence, DateTimeOffset ReceivedAt);

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Gateway.DeadLetters;
 using Gateway.Partitions;
 using Microsoft.Data.Sqlite;
 
@@ -11,6 +12,8 @@ namespace Gateway.Wal;
 internal sealed class WalCommands : IDisposable
 {
     private readonly List<SqliteCommand> _all = [];
+    private readonly SqliteConnection _connection;
+    private SqliteTransaction? _transaction;
     private readonly SqliteCommand _insertMessage;
     private readonly SqliteCommand _insertDelivery;
     private readonly SqliteCommand _upsertDevice;
@@ -24,6 +27,7 @@ internal sealed class WalCommands : IDisposable
 
     public WalCommands(SqliteConnection connection)
     {
+        _connection = connection;
         _insertMessage = Create(connection, """
             INSERT INTO wal_message (message_id, device_id, device_sequence, device_message_id, received_at, content_type, payload, trace_parent, topic)
             VALUES ($message_id, $device_id, $device_sequence, $device_message_id, $received_at, $content_type, $payload, $trace_parent, $topic)
@@ -78,6 +82,7 @@ internal sealed class WalCommands : IDisposable
     /// <summary>Binds every statement to the writer's current transaction.</summary>
     public void Enlist(SqliteTransaction transaction)
     {
+        _transaction = transaction;
         foreach (var command in _all)
         {
             command.Transaction = transaction;
@@ -219,12 +224,65 @@ internal sealed class WalCommands : IDisposable
             }
         }
 
+        DeleteOrphanMessages(messageSeqs);
+        return messageSeqs.Count;
+    }
+
+    private void DeleteOrphanMessages(List<long> messageSeqs)
+    {
         foreach (var seq in messageSeqs)
         {
             _deleteOrphanMessage.Parameters[0].Value = seq;
             _deleteOrphanMessage.ExecuteNonQuery();
         }
+    }
 
+    // Rare operations (operator actions) are not worth a prepared statement.
+    private SqliteCommand AdHoc()
+    {
+        var command = _connection.CreateCommand();
+        command.Transaction = _transaction;
+        return command;
+    }
+
+    /// <summary>Returns the matching dead letters to Enqueued with a fresh attempt count.</summary>
+    public DeadLetterChange ReplayDead(DeadLetterFilter filter, long nowMs)
+    {
+        using var replay = AdHoc();
+        replay.CommandText = $"UPDATE wal_delivery SET state = 0, attempts = 0, next_attempt_at = NULL, updated_at = $now WHERE id IN ({DeadLetterQuery.MatchingIds(replay, filter)}) RETURNING sink, partition, message_seq";
+        replay.Parameters.AddWithValue("$now", nowMs);
+        var partitions = new HashSet<PartitionKey>();
+        var messageSeqs = new List<long>();
+        using (var reader = replay.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                partitions.Add(new PartitionKey(reader.GetString(0), reader.GetInt32(1)));
+                messageSeqs.Add(reader.GetInt64(2));
+            }
+        }
+
+        using var bytes = AdHoc();
+        bytes.CommandText = "SELECT coalesce(sum(length(payload)), 0) FROM wal_message WHERE seq IN (SELECT value FROM json_each($seqs))";
+        bytes.Parameters.AddWithValue("$seqs", System.Text.Json.JsonSerializer.Serialize(messageSeqs));
+        return new DeadLetterChange(messageSeqs.Count, (long)bytes.ExecuteScalar()!, partitions);
+    }
+
+    /// <summary>Deletes the matching dead letters, and their messages once no delivery needs them.</summary>
+    public int PurgeDead(DeadLetterFilter filter)
+    {
+        using var purge = AdHoc();
+        purge.CommandText = $"DELETE FROM wal_delivery WHERE id IN ({DeadLetterQuery.MatchingIds(purge, filter)}) RETURNING message_seq";
+        var messageSeqs = new List<long>();
+        using (var reader = purge.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                messageSeqs.Add(reader.GetInt64(0));
+            }
+        }
+
+        DeleteOrphanMessages(messageSeqs);
         return messageSeqs.Count;
     }
 

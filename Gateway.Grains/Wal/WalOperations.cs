@@ -13,9 +13,12 @@ internal sealed class AppendOperation(WalAppend append) : WalOperation<bool>
 {
     public override void AddWokenPartitions(HashSet<PartitionKey> partitions)
     {
-        foreach (var route in append.Routes)
+        foreach (var message in append.Messages)
         {
-            partitions.Add(route);
+            foreach (var route in message.Routes)
+            {
+                partitions.Add(route);
+            }
         }
     }
 
@@ -24,7 +27,7 @@ internal sealed class AppendOperation(WalAppend append) : WalOperation<bool>
         foreach (var message in append.Messages)
         {
             var seq = commands.InsertMessage(append.DeviceId, message);
-            foreach (var route in append.Routes)
+            foreach (var route in message.Routes)
             {
                 commands.InsertDelivery(seq, route, nowMs);
             }

@@ -59,4 +59,7 @@ public enum RefusalReason
 
     /// <summary>The WAL could not commit (I/O error): nothing was stored, retry later.</summary>
     StorageUnavailable = 7,
+
+    /// <summary>No configured sink takes the message's topic and device: there is nowhere to deliver it.</summary>
+    NoRoute = 8,
 }

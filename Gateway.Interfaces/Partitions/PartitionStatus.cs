@@ -7,6 +7,7 @@ namespace Gateway.Partitions;
 /// <param name="ConsecutiveFailures">Failed batches in a row; zero while the sink is healthy.</param>
 /// <param name="NextAttemptAt">When the next retry runs, while backing off.</param>
 /// <param name="LastError">The last delivery error, if any.</param>
+/// <param name="Circuit">The sink's circuit breaker on this silo: Closed, Open or HalfOpen.</param>
 [GenerateSerializer, Immutable, Alias("Gateway.PartitionStatus")]
 public sealed record PartitionStatus(
     [property: Id(0)] PartitionKey Key,
@@ -14,4 +15,5 @@ public sealed record PartitionStatus(
     [property: Id(2)] long DeadLettered,
     [property: Id(3)] int ConsecutiveFailures,
     [property: Id(4)] DateTimeOffset? NextAttemptAt,
-    [property: Id(5)] string? LastError);
+    [property: Id(5)] string? LastError,
+    [property: Id(6)] string Circuit);

@@ -39,8 +39,8 @@ public sealed class PartitionGrainTests(ClusterFixture fixture)
         var store = (IWalStore)fixture.Cluster.GetSiloServiceProvider().GetService(typeof(IWalStore))!;
         var deviceId = "crashed-" + Guid.NewGuid().ToString("N")[..12];
         var partition = new PartitionKey("file", 900 + Random.Shared.Next(50));
-        await store.AppendAsync(new WalAppend(deviceId, [partition],
-            [new WalMessage($"gw:{deviceId}:1", 1, null, DateTimeOffset.UtcNow, MediaTypes.Json, "{}"u8.ToArray(), null, $"devices/{deviceId}/telemetry")]));
+        await store.AppendAsync(new WalAppend(deviceId,
+            [new WalMessage($"gw:{deviceId}:1", 1, null, DateTimeOffset.UtcNow, MediaTypes.Json, "{}"u8.ToArray(), null, $"devices/{deviceId}/telemetry", [partition])]));
         await store.LeaseAsync(partition, 10);
 
         await fixture.Cluster.GrainFactory.GetGrain<IPartitionGrain>(partition.ToString()).WakeAsync();

@@ -44,10 +44,10 @@ public sealed class WalFixture : IDisposable
             var sequence = firstSequence + i;
             messages.Add(new WalMessage(
                 $"gw:{deviceId}:{sequence}", sequence, deviceMessageIdPrefix is null ? null : deviceMessageIdPrefix + sequence,
-                DateTimeOffset.UtcNow, MediaTypes.Json, Encoding.UTF8.GetBytes($$"""{"n":{{sequence}}}"""), null, $"devices/{deviceId}/telemetry"));
+                DateTimeOffset.UtcNow, MediaTypes.Json, Encoding.UTF8.GetBytes($$"""{"n":{{sequence}}}"""), null, $"devices/{deviceId}/telemetry", [route]));
         }
 
-        return new WalAppend(deviceId, [route], messages);
+        return new WalAppend(deviceId, messages);
     }
 
     public void Dispose()
