@@ -34,6 +34,7 @@ public sealed partial class PartitionGrain(
     private bool _idle;
     private bool _reminderRegistered;
     private bool _mayHoldInFlight;
+    private int? _retryBatchSize;
 
     /// <inheritdoc />
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
@@ -176,10 +177,13 @@ public sealed partial class PartitionGrain(
     /// <returns>Whether a batch went to the sink, and what became of it.</returns>
     private async Task<(bool Sent, DeliveryOutcome Outcome)> LeaseAndSendAsync(CancellationToken cancellationToken)
     {
-        var batch = await wal.LeaseAsync(_key, _options.BatchSize);
+        // A retry takes exactly the records that failed (they are back at the head of the queue), so the
+        // batch, and with it the sink's idempotency key, is the same on every attempt.
+        var batch = await wal.LeaseAsync(_key, _retryBatchSize ?? _options.BatchSize);
         if (batch.Count == 0)
         {
             _retryAt = null;
+            _retryBatchSize = null;
             _idle = true;
             return (false, DeliveryOutcome.Delivered);
         }
@@ -197,6 +201,7 @@ public sealed partial class PartitionGrain(
             _delivered += batch.Count;
             _consecutiveFailures = 0;
             _retryAt = null;
+            _retryBatchSize = null;
             ScheduleSend(TimeSpan.Zero);
             return (true, result.Outcome);
         }
@@ -215,6 +220,7 @@ public sealed partial class PartitionGrain(
 
         LogDeliveryFailed(logger, batch.Count, _key.Sink, _key.Partition, delay, error);
         _retryAt = permanent ? null : now + delay;
+        _retryBatchSize = permanent || dead > 0 ? null : batch.Count;
         ScheduleSend(delay);
         return (true, result.Outcome);
     }
