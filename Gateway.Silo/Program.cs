@@ -1,4 +1,5 @@
 using Gateway.Ingest.Http;
+using Gateway.Ingest.Mqtt;
 using Gateway.Silo.Health;
 using Gateway.Silo.Hosting;
 
@@ -7,6 +8,7 @@ using Gateway.Silo.Hosting;
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 builder.AddGatewaySilo();
 builder.AddGatewayListeners();
+builder.AddMqttIngest();
 
 var app = builder.Build();
 app.MapTelemetryIngest();

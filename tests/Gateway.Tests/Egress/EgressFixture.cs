@@ -26,7 +26,6 @@ public sealed class EgressFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         var certificates = new TestCertificates(_directory.Path);
-        var server = certificates.IssueServer();
         var settings = new Dictionary<string, string?>
         {
             ["Gateway:DataPath"] = _directory.Path,
@@ -38,13 +37,13 @@ public sealed class EgressFixture : IAsyncLifetime
         for (var i = 0; i < SinkNames.Length; i++)
         {
             var name = SinkNames[i];
-            var receiver = await CloudReceiver.StartAsync(server);
+            var receiver = await CloudReceiver.StartAsync(certificates.Server);
             Receivers[name] = receiver;
             var prefix = $"Gateway:Sinks:{i}:";
             settings[prefix + "Name"] = name;
             settings[prefix + "Type"] = "http";
             settings[prefix + "Url"] = receiver.Url.ToString();
-            settings[prefix + "CaCertificatePath"] = certificates.AuthorityPath;
+            settings[prefix + "CaCertificatePath"] = certificates.CaPath;
             settings[prefix + "Devices:0"] = name + "-*";
             settings[prefix + "CircuitFailureThreshold"] = CircuitFailureThreshold.ToString(CultureInfo.InvariantCulture);
             settings[prefix + "CircuitOpenDuration"] = CircuitOpenDuration.ToString();

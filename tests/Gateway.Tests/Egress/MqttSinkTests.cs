@@ -14,7 +14,7 @@ public sealed class MqttSinkTests : IAsyncLifetime
     private readonly TempDirectory _directory = new();
     private readonly ConcurrentQueue<MqttApplicationMessage> _received = new();
     private TestCertificates _certificates = null!;
-    private IssuedCertificate _gateway = null!;
+    private ClientCertificate _gateway = null!;
     private MosquittoBroker _broker = null!;
     private IMqttClient _subscriber = null!;
 
@@ -26,12 +26,11 @@ public sealed class MqttSinkTests : IAsyncLifetime
         }
 
         _certificates = new TestCertificates(_directory.Path);
-        var server = _certificates.IssueServer();
-        _gateway = _certificates.IssueClient("gateway");
+        _gateway = _certificates.Client("gateway");
         _broker = await MosquittoBroker.StartAsync(_directory.Path, $"""
-            cafile {_certificates.AuthorityPath}
-            certfile {server.CertificatePath}
-            keyfile {server.KeyPath}
+            cafile {_certificates.CaPath}
+            certfile {_certificates.ServerCertificatePath}
+            keyfile {_certificates.ServerKeyPath}
             require_certificate true
             use_identity_as_username true
             """);
@@ -56,7 +55,7 @@ public sealed class MqttSinkTests : IAsyncLifetime
         Host = "localhost",
         Port = _broker.Port,
         Topic = "upstream/{deviceId}",
-        CaCertificatePath = caPath ?? _certificates.AuthorityPath,
+        CaCertificatePath = caPath ?? _certificates.CaPath,
         ClientCertificatePath = _gateway.CertificatePath,
         ClientKeyPath = _gateway.KeyPath,
     };
@@ -85,7 +84,7 @@ public sealed class MqttSinkTests : IAsyncLifetime
             _received.Enqueue(e.ApplicationMessage);
             return Task.CompletedTask;
         };
-        var subscriber = _certificates.IssueClient("subscriber");
+        var subscriber = _certificates.Client("subscriber");
         var options = new MqttClientOptionsBuilder()
             .WithTcpServer("localhost", _broker.Port)
             .WithProtocolVersion(MqttProtocolVersion.V500)
@@ -136,7 +135,7 @@ public sealed class MqttSinkTests : IAsyncLifetime
     {
         using var otherDirectory = new TempDirectory();
         var stranger = new TestCertificates(otherDirectory.Path);
-        using var sink = new MqttSink(Options(stranger.AuthorityPath), "gateway");
+        using var sink = new MqttSink(Options(stranger.CaPath), "gateway");
 
         var result = await sink.DeliverAsync([Record("pump-3", 1)], CancellationToken.None);
 

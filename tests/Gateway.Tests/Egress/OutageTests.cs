@@ -18,14 +18,14 @@ public sealed class OutageTests(ITestOutputHelper output)
     {
         using var directory = new TempDirectory();
         var certificates = new TestCertificates(directory.Path);
-        await using var cloud = await CloudReceiver.StartAsync(certificates.IssueServer());
+        await using var cloud = await CloudReceiver.StartAsync(certificates.Server);
         await cloud.StopAsync();
         var settings = new Dictionary<string, string>
         {
             ["Gateway:Sinks:0:Name"] = "cloud",
             ["Gateway:Sinks:0:Type"] = "http",
             ["Gateway:Sinks:0:Url"] = cloud.Url.ToString(),
-            ["Gateway:Sinks:0:CaCertificatePath"] = certificates.AuthorityPath,
+            ["Gateway:Sinks:0:CaCertificatePath"] = certificates.CaPath,
             ["Gateway:Sinks:0:CircuitOpenDuration"] = "00:00:01",
             ["Gateway:Delivery:BackoffCap"] = "00:00:01",
             ["Gateway:Delivery:BatchSize"] = "1000",

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.IO.Compression;
 using System.Net;
+using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -19,10 +20,10 @@ public sealed record ReceivedBatch(string? IdempotencyKey, string? ContentEncodi
 /// </summary>
 public sealed class CloudReceiver : IAsyncDisposable
 {
-    private readonly IssuedCertificate _certificate;
+    private readonly X509Certificate2 _certificate;
     private WebApplication? _app;
 
-    private CloudReceiver(IssuedCertificate certificate, int port)
+    private CloudReceiver(X509Certificate2 certificate, int port)
     {
         _certificate = certificate;
         Port = port;
@@ -41,7 +42,7 @@ public sealed class CloudReceiver : IAsyncDisposable
     /// <summary>Records of every batch answered 2xx, in arrival order.</summary>
     public IEnumerable<JsonElement> Accepted => Requests.Where(r => r.Status is >= 200 and < 300).SelectMany(r => r.Records);
 
-    public static async Task<CloudReceiver> StartAsync(IssuedCertificate certificate, int? port = null)
+    public static async Task<CloudReceiver> StartAsync(X509Certificate2 certificate, int? port = null)
     {
         var receiver = new CloudReceiver(certificate, port ?? FreePort.Next());
         await receiver.StartAsync();
@@ -54,7 +55,7 @@ public sealed class CloudReceiver : IAsyncDisposable
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, Port, listen =>
-            listen.UseHttps(new HttpsConnectionAdapterOptions { ServerCertificate = _certificate.Certificate })));
+            listen.UseHttps(new HttpsConnectionAdapterOptions { ServerCertificate = _certificate })));
         var app = builder.Build();
         app.MapPost("/ingest", ReceiveAsync);
         await app.StartAsync();

@@ -12,7 +12,8 @@ namespace Gateway.Tests.Infrastructure;
 /// </summary>
 public static class GatewayCluster
 {
-    public static async Task<TestCluster> StartAsync(IReadOnlyDictionary<string, string?> settings, string? serviceId = null)
+    public static async Task<TestCluster> StartAsync(
+        IReadOnlyDictionary<string, string?> settings, string? serviceId = null, params Type[] extraSiloConfigurators)
     {
         var builder = new TestClusterBuilder(1);
         if (serviceId is not null)
@@ -23,6 +24,10 @@ public static class GatewayCluster
 
         builder.ConfigureHostConfiguration(configuration => configuration.AddInMemoryCollection(settings));
         builder.AddSiloBuilderConfigurator<GatewaySiloConfigurator>();
+        foreach (var configurator in extraSiloConfigurators)
+        {
+            builder.Options.SiloBuilderConfiguratorTypes.Add(configurator.AssemblyQualifiedName!);
+        }
         var cluster = builder.Build();
         await cluster.DeployAsync();
         return cluster;

@@ -14,15 +14,19 @@ public sealed class GatewayProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly StringBuilder _output = new();
 
-    private GatewayProcess(Process process, string dataPath, int httpPort, int operationsPort)
+    private GatewayProcess(Process process, string dataPath, int httpPort, int operationsPort, int mqttPort)
     {
         _process = process;
         DataPath = dataPath;
+        MqttPort = mqttPort;
         Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{httpPort}"), Timeout = TimeSpan.FromSeconds(30) };
         Operations = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{operationsPort}"), Timeout = TimeSpan.FromSeconds(10) };
     }
 
     public string DataPath { get; }
+
+    /// <summary>Port of the plaintext MQTT listener (loopback).</summary>
+    public int MqttPort { get; }
 
     /// <summary>Client for the ingest port.</summary>
     public HttpClient Http { get; }
@@ -93,6 +97,7 @@ public sealed class GatewayProcess : IAsyncDisposable
     {
         var httpPort = FreePort.Next();
         var operationsPort = FreePort.Next();
+        var mqttPort = FreePort.Next();
         var start = new ProcessStartInfo("dotnet", [SiloDll])
         {
             WorkingDirectory = dataPath,
@@ -103,6 +108,7 @@ public sealed class GatewayProcess : IAsyncDisposable
         start.Environment["Gateway__DataPath"] = dataPath;
         start.Environment["Gateway__Http__Port"] = httpPort.ToString(System.Globalization.CultureInfo.InvariantCulture);
         start.Environment["Gateway__Operations__Port"] = operationsPort.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        start.Environment["Gateway__Mqtt__Port"] = mqttPort.ToString(System.Globalization.CultureInfo.InvariantCulture);
         start.Environment["Gateway__Orleans__SiloPort"] = FreePort.Next().ToString(System.Globalization.CultureInfo.InvariantCulture);
         start.Environment["Gateway__Orleans__GatewayPort"] = FreePort.Next().ToString(System.Globalization.CultureInfo.InvariantCulture);
         foreach (var (key, value) in settings ?? new Dictionary<string, string>())
@@ -111,7 +117,7 @@ public sealed class GatewayProcess : IAsyncDisposable
         }
 
         var process = new Process { StartInfo = start };
-        var gateway = new GatewayProcess(process, dataPath, httpPort, operationsPort);
+        var gateway = new GatewayProcess(process, dataPath, httpPort, operationsPort, mqttPort);
         process.OutputDataReceived += (_, line) => gateway.Append(line.Data);
         process.ErrorDataReceived += (_, line) => gateway.Append(line.Data);
         process.Start();

@@ -34,3 +34,16 @@ public static class ExternalTools
             .FirstOrDefault(File.Exists);
     }
 }
+
+/// <summary>The theory form of <see cref="RequiresToolsFactAttribute"/>.</summary>
+public sealed class RequiresToolsTheoryAttribute : TheoryAttribute
+{
+    public RequiresToolsTheoryAttribute(params string[] tools)
+    {
+        var missing = tools.Where(tool => !ExternalTools.IsInstalled(tool)).ToList();
+        if (missing.Count > 0 && !ExternalTools.InContinuousIntegration)
+        {
+            Skip = $"Needs {string.Join(", ", missing)} on PATH (installed by .ci/run).";
+        }
+    }
+}
