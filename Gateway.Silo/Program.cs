@@ -1,14 +1,18 @@
 using Gateway.Ingest.Http;
 using Gateway.Silo.Health;
 using Gateway.Silo.Hosting;
+using Gateway.Silo.Telemetry;
 
 // appsettings.json is read from beside the binary, whatever folder the gateway is started from;
 // a relative Gateway:DataPath is still relative to the current folder.
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 builder.AddGatewaySilo();
 builder.AddGatewayListeners();
+builder.AddGatewayHealth();
+builder.AddGatewayTelemetry();
 
 var app = builder.Build();
+app.MapGatewayMetrics();
 app.MapTelemetryIngest();
 app.MapHealthProbes();
 
