@@ -1,4 +1,5 @@
 using Gateway.Ingest.Http;
+using Gateway.Silo.Dashboard;
 using Gateway.Silo.Health;
 using Gateway.Silo.Hosting;
 using Gateway.Silo.Telemetry;
@@ -10,9 +11,11 @@ builder.AddGatewaySilo();
 builder.AddGatewayListeners();
 builder.AddGatewayHealth();
 builder.AddGatewayTelemetry();
+builder.AddGatewayDashboard();
 
 var app = builder.Build();
 app.MapGatewayMetrics();
+app.MapGatewayDashboard();
 app.MapTelemetryIngest();
 app.MapHealthProbes();
 

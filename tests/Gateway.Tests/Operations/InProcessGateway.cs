@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Gateway.Ingest.Http;
+using Gateway.Silo.Dashboard;
 using Gateway.Silo.Health;
 using Gateway.Silo.Hosting;
 using Gateway.Silo.Telemetry;
@@ -47,6 +48,7 @@ public sealed class InProcessGateway : IAsyncLifetime
             ["Gateway:Orleans:SiloPort"] = FreePort.Next().ToString(CultureInfo.InvariantCulture),
             ["Gateway:Orleans:GatewayPort"] = FreePort.Next().ToString(CultureInfo.InvariantCulture),
             ["Gateway:Telemetry:Tracing"] = "true",
+            ["Gateway:Dashboard:Enabled"] = "false",
         });
         // Registered first, so the gateway's own catalog (TryAdd) steps aside.
         builder.Services.AddSingleton(new SinkCatalog([
@@ -57,10 +59,12 @@ public sealed class InProcessGateway : IAsyncLifetime
         builder.AddGatewayListeners();
         builder.AddGatewayHealth();
         builder.AddGatewayTelemetry();
+        builder.AddGatewayDashboard();
         builder.Services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddInMemoryExporter(Spans));
 
         _app = builder.Build();
         _app.MapGatewayMetrics();
+        _app.MapGatewayDashboard();
         _app.MapTelemetryIngest();
         _app.MapHealthProbes();
         await _app.StartAsync();

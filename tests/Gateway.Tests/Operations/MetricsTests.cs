@@ -116,11 +116,17 @@ public sealed class MetricsTests(OperationsGatewayFixture fixture)
     }
 
     [Fact]
-    public async Task Metrics_answer_only_on_the_operations_port()
+    public async Task Metrics_and_dashboard_answer_only_on_the_operations_port()
     {
         using var metricsOnIngest = await Gateway.Http.GetAsync("/metrics");
+        using var dashboardOnIngest = await Gateway.Http.GetAsync("/dashboard/");
+        using var dashboardApiOnIngest = await Gateway.Http.GetAsync("/dashboard/DashboardCounters");
+        using var dashboard = await Gateway.Operations.GetAsync("/dashboard/");
 
         Assert.Equal(HttpStatusCode.NotFound, metricsOnIngest.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, dashboardOnIngest.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, dashboardApiOnIngest.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, dashboard.StatusCode);
     }
 
     private async Task<string> ScrapeAsync()
