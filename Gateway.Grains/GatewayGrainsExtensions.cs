@@ -3,6 +3,7 @@ using Gateway.Partitions;
 using Gateway.Routing;
 using Gateway.Sinks;
 using Gateway.Storage;
+using Gateway.Telemetry;
 using Gateway.Wal;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -34,6 +35,10 @@ public static class GatewayGrainsExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SinkListOptions>, SinkListOptionsValidator>());
 
         services.TryAddSingleton(TimeProvider.System);
+        services.AddMetrics();
+        services.TryAddSingleton<GatewayMetrics>();
+        services.TryAddSingleton<SinkCircuits>();
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, GatewayGauges>();
         services.TryAddSingleton(sp => new SqliteDatabase(sp.GetRequiredService<IOptions<GatewayOptions>>().Value.DataPath));
         services.TryAddSingleton(sp => SinkCatalog.FromOptions(
             sp.GetRequiredService<IOptions<SinkListOptions>>(), sp.GetRequiredService<IOptions<GatewayOptions>>(), sp.GetRequiredService<TimeProvider>()));

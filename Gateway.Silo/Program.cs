@@ -1,7 +1,9 @@
 using Gateway.Ingest.Http;
 using Gateway.Ingest.Mqtt;
+using Gateway.Silo.Dashboard;
 using Gateway.Silo.Health;
 using Gateway.Silo.Hosting;
+using Gateway.Silo.Telemetry;
 
 // appsettings.json is read from beside the binary, whatever folder the gateway is started from;
 // a relative Gateway:DataPath is still relative to the current folder.
@@ -9,8 +11,13 @@ var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = ar
 builder.AddGatewaySilo();
 builder.AddGatewayListeners();
 builder.AddMqttIngest();
+builder.AddGatewayHealth();
+builder.AddGatewayTelemetry();
+builder.AddGatewayDashboard();
 
 var app = builder.Build();
+app.MapGatewayMetrics();
+app.MapGatewayDashboard();
 app.MapTelemetryIngest();
 app.MapHealthProbes();
 

@@ -1,7 +1,9 @@
+using System.Diagnostics;
 using System.Globalization;
 using Gateway.Partitions;
 using Gateway.Routing;
 using Gateway.Storage;
+using Gateway.Telemetry;
 using Gateway.Wal;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -18,6 +20,7 @@ public sealed partial class DeviceGrain(
     IWalStore wal,
     IngestPressure pressure,
     PartitionRouter router,
+    GatewayMetrics metrics,
     IOptions<DeviceOptions> deviceOptions,
     IOptions<GatewayOptions> gatewayOptions,
     TimeProvider time,
@@ -31,6 +34,7 @@ public sealed partial class DeviceGrain(
     private DuplicateWindow _duplicates = new(0, TimeSpan.Zero);
     private long _lastSequence;
     private bool _stateChanged;
+    private bool _counted;
 
     /// <inheritdoc />
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
@@ -56,20 +60,33 @@ public sealed partial class DeviceGrain(
         }
 
         this.RegisterGrainTimer(FlushStateAsync, new GrainTimerCreationOptions(_options.StateFlushInterval, _options.StateFlushInterval));
+        metrics.DeviceActivations(1);
+        _counted = true;
     }
 
     /// <inheritdoc />
-    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) =>
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        if (_counted)
+        {
+            _counted = false;
+            metrics.DeviceActivations(-1);
+        }
+
         await FlushStateAsync(cancellationToken);
+    }
 
     /// <inheritdoc />
     public async Task<AcceptResult> AcceptAsync(IReadOnlyList<IncomingMessage> messages)
     {
         ArgumentNullException.ThrowIfNull(messages);
+        using var activity = GatewayTelemetry.Source.StartActivity("device accept");
+        activity?.SetTag("gateway.device.id", _deviceId);
+        activity?.SetTag("messaging.batch.message_count", messages.Count);
         var refusal = Validate(messages, out var contentTypes);
         if (refusal is not null)
         {
-            return Refuse(refusal);
+            return Refuse(refusal, activity);
         }
 
         var now = time.GetUtcNow();
@@ -115,7 +132,7 @@ public sealed partial class DeviceGrain(
 
                 LogAppendFailed(logger, error, _deviceId, toStore.Count);
                 return Refuse(AcceptResult.Refused(RefusalReason.StorageUnavailable,
-                    "The gateway could not store the messages; nothing was stored, retry later.") with { RetryAfter = pressure.RetryAfter });
+                    "The gateway could not store the messages; nothing was stored, retry later.") with { RetryAfter = pressure.RetryAfter }, activity);
             }
         }
 
@@ -126,6 +143,8 @@ public sealed partial class DeviceGrain(
         current.DuplicateCount += messages.Count - toStore.Count;
         current.LastSequence = _lastSequence;
         _stateChanged = true;
+        activity?.SetTag("gateway.messages.stored", toStore.Count);
+        activity?.SetTag("gateway.messages.duplicate", messages.Count - toStore.Count);
         return new AcceptResult(RefusalReason.None, null, results);
     }
 
@@ -195,8 +214,10 @@ public sealed partial class DeviceGrain(
         return routes;
     }
 
-    private AcceptResult Refuse(AcceptResult refusal)
+    private AcceptResult Refuse(AcceptResult refusal, Activity? activity)
     {
+        activity?.SetStatus(ActivityStatusCode.Error, refusal.Detail);
+        activity?.SetTag("error.type", refusal.Refusal.ToString());
         if (DeviceId.IsValid(_deviceId))
         {
             state.State.RefusedCount++;

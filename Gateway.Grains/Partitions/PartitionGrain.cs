@@ -1,4 +1,5 @@
 using Gateway.Sinks;
+using Gateway.Telemetry;
 using Gateway.Wal;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -14,6 +15,8 @@ namespace Gateway.Partitions;
 public sealed partial class PartitionGrain(
     IWalStore wal,
     SinkCatalog sinks,
+    SinkCircuits circuits,
+    GatewayMetrics metrics,
     IOptions<DeliveryOptions> deliveryOptions,
     TimeProvider time,
     ILogger<PartitionGrain> logger) : Grain, IPartitionGrain, IRemindable
@@ -55,6 +58,13 @@ public sealed partial class PartitionGrain(
         }
 
         ScheduleSend(TimeSpan.Zero);
+    }
+
+    /// <inheritdoc />
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        circuits.Recovered(_key);
+        return Task.CompletedTask;
     }
 
     /// <inheritdoc />
@@ -132,6 +142,7 @@ public sealed partial class PartitionGrain(
             _lastError = error.Message;
             var delay = _backoff.Next(++_consecutiveFailures);
             _retryAt = time.GetUtcNow() + delay;
+            circuits.Failing(_key);
             LogWalFailed(logger, error, _key.Sink, _key.Partition, delay);
             ScheduleSend(delay);
         }
@@ -184,6 +195,7 @@ public sealed partial class PartitionGrain(
         {
             _retryAt = null;
             _retryBatchSize = null;
+            circuits.Recovered(_key);
             _idle = true;
             return (false, DeliveryOutcome.Delivered);
         }
@@ -194,14 +206,22 @@ public sealed partial class PartitionGrain(
             _reminderRegistered = true;
         }
 
+        using var trace = DeliveryTrace.Start(_key, batch);
         var result = await DeliverAsync(batch, cancellationToken);
         if (result.Outcome == DeliveryOutcome.Delivered)
         {
             await wal.AckAsync(batch);
+            var acked = time.GetUtcNow();
+            foreach (var record in batch)
+            {
+                metrics.Delivered(_key.Sink, acked - record.ReceivedAt);
+            }
+
             _delivered += batch.Count;
             _consecutiveFailures = 0;
             _retryAt = null;
             _retryBatchSize = null;
+            circuits.Recovered(_key);
             ScheduleSend(TimeSpan.Zero);
             return (true, result.Outcome);
         }
@@ -210,12 +230,28 @@ public sealed partial class PartitionGrain(
         var error = result.Error ?? "delivery failed";
         _lastError = error;
         var permanent = result.Outcome == DeliveryOutcome.Permanent;
+        trace.Failed(error, permanent);
         var delay = permanent ? TimeSpan.Zero : _backoff.Next(++_consecutiveFailures, result.RetryAfter);
         var dead = await wal.FailAsync(batch, new DeliveryFailure(error, permanent, now + delay, _options.MaxAttempts, now - _options.MaxAge));
         _deadLettered += dead;
         if (dead > 0)
         {
+            metrics.DeadLettered(_key.Sink, dead);
             LogDeadLettered(logger, dead, _key.Sink, _key.Partition, error);
+        }
+
+        if (batch.Count > dead)
+        {
+            metrics.Retried(_key.Sink, batch.Count - dead);
+        }
+
+        if (permanent)
+        {
+            circuits.Recovered(_key);
+        }
+        else
+        {
+            circuits.Failing(_key);
         }
 
         LogDeliveryFailed(logger, batch.Count, _key.Sink, _key.Partition, delay, error);

@@ -12,6 +12,12 @@ public interface ISink
     /// Delivers the batch. Returns <see cref="DeliveryResult.Delivered"/> only once the destination holds
     /// every record durably; throwing counts as a retryable failure.
     /// </summary>
+    /// <remarks>
+    /// Runs with <see cref="System.Diagnostics.Activity.Current"/> set to the batch's <c>send {sink}</c> span (when
+    /// tracing is on), a descendant of the first record's stored trace context: an upstream request must carry it
+    /// (HttpClient sends it as <c>traceparent</c> by itself; an MQTT sink sets a <c>traceparent</c> user property
+    /// from it). Each record's own <see cref="WalRecord.TraceParent"/> goes in the body, for receivers that split batches.
+    /// </remarks>
     Task<DeliveryResult> DeliverAsync(IReadOnlyList<WalRecord> batch, CancellationToken cancellationToken);
 }
 

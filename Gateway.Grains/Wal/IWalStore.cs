@@ -45,6 +45,12 @@ public interface IWalStore
     /// <summary>Partitions holding Enqueued or InFlight records.</summary>
     Task<IReadOnlyList<PartitionKey>> GetPendingPartitionsAsync();
 
+    /// <summary>
+    /// Writes and commits a one-row probe through the same path as every other write, so readiness proves
+    /// the WAL can be written now; throws when it cannot.
+    /// </summary>
+    Task ProbeWriteAsync();
+
     /// <summary>Counts of the WAL's content and work.</summary>
     WalStatistics GetStatistics();
 }

@@ -35,8 +35,18 @@ public sealed class IngestPressure(IWalStore wal, SqliteDatabase database, IOpti
         }
     }
 
+    /// <summary>The free-space floor of the data disk, in bytes.</summary>
+    public long DiskFreeFloorBytes => _options.DiskFreeFloorBytes;
+
     /// <summary>Why new messages must be refused now, or <see cref="RefusalReason.None"/>.</summary>
     public (RefusalReason Reason, string? Detail) Check()
+    {
+        var backlog = CheckBacklog();
+        return backlog.Reason != RefusalReason.None ? backlog : CheckDisk();
+    }
+
+    /// <summary>Backpressure: <see cref="RefusalReason.Backpressure"/> while the WAL is at or above a high-water mark.</summary>
+    public (RefusalReason Reason, string? Detail) CheckBacklog()
     {
         var statistics = wal.GetStatistics();
         if (statistics.PendingRecords >= _options.HighWaterMessages)
@@ -51,6 +61,12 @@ public sealed class IngestPressure(IWalStore wal, SqliteDatabase database, IOpti
                 $"The gateway holds {statistics.PendingBytes} undelivered bytes, at or above its limit of {_options.HighWaterBytes}.");
         }
 
+        return (RefusalReason.None, null);
+    }
+
+    /// <summary><see cref="RefusalReason.DiskFull"/> while the data disk is below its free-space floor.</summary>
+    public (RefusalReason Reason, string? Detail) CheckDisk()
+    {
         var free = DiskFreeBytes;
         if (free < _options.DiskFreeFloorBytes)
         {

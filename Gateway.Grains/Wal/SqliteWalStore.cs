@@ -1,7 +1,9 @@
 using System.Text;
 using Gateway.DeadLetters;
+using System.Diagnostics;
 using Gateway.Partitions;
 using Gateway.Storage;
+using Gateway.Telemetry;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -18,9 +20,13 @@ public sealed class SqliteWalStore : IWalStore, IDisposable
     private readonly WalOptions _options;
     private readonly TimeProvider _time;
     private readonly IWalCommitListener _listener;
+    private readonly GatewayMetrics _metrics;
     private readonly ILogger<SqliteWalStore> _logger;
     private WalWriter? _writer;
-    private long _pendingRecords;
+    private long _enqueuedRecords;
+    private long _inFlightRecords;
+    private long _ackedRecords;
+    private long _deadRecords;
     private long _pendingBytes;
     private long _appendedMessages;
 
@@ -30,6 +36,7 @@ public sealed class SqliteWalStore : IWalStore, IDisposable
         IOptions<WalOptions> options,
         TimeProvider time,
         IWalCommitListener listener,
+        GatewayMetrics metrics,
         ILogger<SqliteWalStore> logger)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -37,6 +44,7 @@ public sealed class SqliteWalStore : IWalStore, IDisposable
         _options = options.Value;
         _time = time;
         _listener = listener;
+        _metrics = metrics;
         _logger = logger;
     }
 
@@ -52,18 +60,29 @@ public sealed class SqliteWalStore : IWalStore, IDisposable
         using (var connection = _database.Open())
         using (var count = connection.CreateCommand())
         {
+            // Counted once here, then kept up to date by every committed operation, so metrics and
+            // backpressure never scan the tables.
             count.CommandText = """
-                SELECT count(*), coalesce(sum(length(m.payload)), 0)
+                SELECT d.state, count(*), coalesce(sum(CASE WHEN d.state IN (0, 1) THEN length(m.payload) END), 0)
                 FROM wal_delivery d JOIN wal_message m ON m.seq = d.message_seq
-                WHERE d.state IN (0, 1)
+                GROUP BY d.state
                 """;
             using var reader = count.ExecuteReader();
-            reader.Read();
-            _pendingRecords = reader.GetInt64(0);
-            _pendingBytes = reader.GetInt64(1);
+            while (reader.Read())
+            {
+                var records = reader.GetInt64(1);
+                _pendingBytes += reader.GetInt64(2);
+                switch ((DeliveryState)reader.GetInt32(0))
+                {
+                    case DeliveryState.Enqueued: _enqueuedRecords = records; break;
+                    case DeliveryState.InFlight: _inFlightRecords = records; break;
+                    case DeliveryState.Acked: _ackedRecords = records; break;
+                    case DeliveryState.Dead: _deadRecords = records; break;
+                }
+            }
         }
 
-        _writer = new WalWriter(_database, _options.MaxBatchOperations, _time, _listener.OnPartitionsWoken, _logger);
+        _writer = new WalWriter(_database, _options.MaxBatchOperations, _time, _listener.OnPartitionsWoken, _metrics, _logger);
     }
 
     /// <inheritdoc />
@@ -75,16 +94,39 @@ public sealed class SqliteWalStore : IWalStore, IDisposable
             return;
         }
 
-        await Writer.Submit(new AppendOperation(append)).ConfigureAwait(false);
+        // One span per append around the shared commit it waits for: it stays in the message's trace, and
+        // says how many other operations shared the commit and how long the commit itself took.
+        using var activity = GatewayTelemetry.Source.StartActivity("wal append");
+        activity?.SetTag("gateway.device.id", append.DeviceId);
+        activity?.SetTag("gateway.wal.messages", append.Messages.Count);
+        var operation = new AppendOperation(append);
+        try
+        {
+            await Writer.Submit(operation).ConfigureAwait(false);
+        }
+        catch (Exception error)
+        {
+            activity?.SetStatus(ActivityStatusCode.Error, error.Message);
+            activity?.SetTag("error.type", error.GetType().FullName);
+            throw;
+        }
+
+        activity?.SetTag("gateway.wal.commit.operations", operation.CommitOperations);
+        activity?.SetTag("gateway.wal.commit.duration_ms", operation.CommitDuration.TotalMilliseconds);
         Interlocked.Add(ref _appendedMessages, append.Messages.Count);
-        Interlocked.Add(ref _pendingRecords, append.Deliveries);
+        Interlocked.Add(ref _enqueuedRecords, append.Deliveries);
         Interlocked.Add(ref _pendingBytes, append.DeliveryBytes);
     }
 
     /// <inheritdoc />
-    public async Task<IReadOnlyList<WalRecord>> LeaseAsync(PartitionKey partition, int maxRecords) =>
-        await Writer.Submit(new WalCall<List<WalRecord>>((commands, now) => commands.Lease(partition, maxRecords, now)))
+    public async Task<IReadOnlyList<WalRecord>> LeaseAsync(PartitionKey partition, int maxRecords)
+    {
+        var records = await Writer.Submit(new WalCall<List<WalRecord>>((commands, now) => commands.Lease(partition, maxRecords, now)))
             .ConfigureAwait(false);
+        Interlocked.Add(ref _enqueuedRecords, -records.Count);
+        Interlocked.Add(ref _inFlightRecords, records.Count);
+        return records;
+    }
 
     /// <inheritdoc />
     public async Task AckAsync(IReadOnlyList<WalRecord> records)
@@ -97,7 +139,8 @@ public sealed class SqliteWalStore : IWalStore, IDisposable
             bytes += record.Payload.Length;
         }
 
-        Interlocked.Add(ref _pendingRecords, -records.Count);
+        Interlocked.Add(ref _inFlightRecords, -records.Count);
+        Interlocked.Add(ref _ackedRecords, records.Count);
         Interlocked.Add(ref _pendingBytes, -bytes);
     }
 
@@ -106,18 +149,32 @@ public sealed class SqliteWalStore : IWalStore, IDisposable
     {
         var (dead, deadBytes) = await Writer.Submit(
             new WalCall<(int, long)>((commands, now) => commands.MarkFailed(records, failure, now))).ConfigureAwait(false);
-        Interlocked.Add(ref _pendingRecords, -dead);
+        Interlocked.Add(ref _inFlightRecords, -records.Count);
+        Interlocked.Add(ref _enqueuedRecords, records.Count - dead);
+        Interlocked.Add(ref _deadRecords, dead);
         Interlocked.Add(ref _pendingBytes, -deadBytes);
         return dead;
     }
 
     /// <inheritdoc />
-    public Task<int> RecoverInFlightAsync(PartitionKey partition) =>
-        Writer.Submit(new WalCall<int>((commands, now) => commands.RecoverInFlight(partition, now)));
+    public async Task<int> RecoverInFlightAsync(PartitionKey partition)
+    {
+        var recovered = await Writer.Submit(new WalCall<int>((commands, now) => commands.RecoverInFlight(partition, now))).ConfigureAwait(false);
+        Interlocked.Add(ref _inFlightRecords, -recovered);
+        Interlocked.Add(ref _enqueuedRecords, recovered);
+        return recovered;
+    }
 
     /// <inheritdoc />
-    public Task<int> CompactAsync(DateTimeOffset cutoff, int limit) =>
-        Writer.Submit(new WalCall<int>((commands, _) => commands.DeleteAcked(cutoff.ToUnixTimeMilliseconds(), limit)));
+    public async Task<int> CompactAsync(DateTimeOffset cutoff, int limit)
+    {
+        var deleted = await Writer.Submit(new WalCall<int>((commands, _) => commands.DeleteAcked(cutoff.ToUnixTimeMilliseconds(), limit))).ConfigureAwait(false);
+        Interlocked.Add(ref _ackedRecords, -deleted);
+        return deleted;
+    }
+
+    /// <inheritdoc />
+    public Task ProbeWriteAsync() => Writer.Submit(new WalCall<int>((commands, now) => commands.WriteProbe(now)));
 
     /// <inheritdoc />
     public Task<IReadOnlyList<DeadLetter>> ListDeadAsync(DeadLetterFilter filter, long after, int limit)
@@ -151,16 +208,19 @@ public sealed class SqliteWalStore : IWalStore, IDisposable
     {
         ArgumentNullException.ThrowIfNull(filter);
         var change = await Writer.Submit(new WalCall<DeadLetterChange>((commands, now) => commands.ReplayDead(filter, now))).ConfigureAwait(false);
-        Interlocked.Add(ref _pendingRecords, change.Count);
+        Interlocked.Add(ref _deadRecords, -change.Count);
+        Interlocked.Add(ref _enqueuedRecords, change.Count);
         Interlocked.Add(ref _pendingBytes, change.Bytes);
         return change;
     }
 
     /// <inheritdoc />
-    public Task<int> PurgeDeadAsync(DeadLetterFilter filter)
+    public async Task<int> PurgeDeadAsync(DeadLetterFilter filter)
     {
         ArgumentNullException.ThrowIfNull(filter);
-        return Writer.Submit(new WalCall<int>((commands, _) => commands.PurgeDead(filter)));
+        var purged = await Writer.Submit(new WalCall<int>((commands, _) => commands.PurgeDead(filter))).ConfigureAwait(false);
+        Interlocked.Add(ref _deadRecords, -purged);
+        return purged;
     }
 
     /// <inheritdoc />
@@ -219,12 +279,23 @@ public sealed class SqliteWalStore : IWalStore, IDisposable
     }
 
     /// <inheritdoc />
-    public WalStatistics GetStatistics() => new(
-        Interlocked.Read(ref _pendingRecords),
-        Interlocked.Read(ref _pendingBytes),
-        _writer?.Transactions ?? 0,
-        _writer?.Operations ?? 0,
-        Interlocked.Read(ref _appendedMessages));
+    public WalStatistics GetStatistics()
+    {
+        var enqueued = Interlocked.Read(ref _enqueuedRecords);
+        var inFlight = Interlocked.Read(ref _inFlightRecords);
+        return new WalStatistics(
+            enqueued + inFlight,
+            Interlocked.Read(ref _pendingBytes),
+            _writer?.Transactions ?? 0,
+            _writer?.Operations ?? 0,
+            Interlocked.Read(ref _appendedMessages))
+        {
+            EnqueuedRecords = enqueued,
+            InFlightRecords = inFlight,
+            AckedRecords = Interlocked.Read(ref _ackedRecords),
+            DeadRecords = Interlocked.Read(ref _deadRecords),
+        };
+    }
 
     /// <summary>Commits what is queued and stops the writer.</summary>
     public void Dispose()

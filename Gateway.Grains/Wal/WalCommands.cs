@@ -24,6 +24,7 @@ internal sealed class WalCommands : IDisposable
     private readonly SqliteCommand _recoverInFlight;
     private readonly SqliteCommand _deleteAcked;
     private readonly SqliteCommand _deleteOrphanMessage;
+    private readonly SqliteCommand _writeProbe;
 
     public WalCommands(SqliteConnection connection)
     {
@@ -77,6 +78,10 @@ internal sealed class WalCommands : IDisposable
         _deleteOrphanMessage = Create(connection, """
             DELETE FROM wal_message WHERE seq = $seq AND NOT EXISTS (SELECT 1 FROM wal_delivery WHERE message_seq = $seq)
             """, "$seq");
+        _writeProbe = Create(connection, """
+            INSERT INTO wal_probe (id, written_at) VALUES (1, $now)
+            ON CONFLICT (id) DO UPDATE SET written_at = excluded.written_at
+            """, "$now");
     }
 
     /// <summary>Binds every statement to the writer's current transaction.</summary>
@@ -284,6 +289,12 @@ internal sealed class WalCommands : IDisposable
 
         DeleteOrphanMessages(messageSeqs);
         return messageSeqs.Count;
+    }
+
+    public int WriteProbe(long nowMs)
+    {
+        _writeProbe.Parameters[0].Value = nowMs;
+        return _writeProbe.ExecuteNonQuery();
     }
 
     public void Dispose()

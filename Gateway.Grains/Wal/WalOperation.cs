@@ -8,6 +8,12 @@ namespace Gateway.Wal;
 /// </summary>
 internal abstract class WalOperation
 {
+    /// <summary>How many operations the commit that held this one carried (set before completion).</summary>
+    public int CommitOperations { get; set; }
+
+    /// <summary>How long that commit took (set before completion).</summary>
+    public TimeSpan CommitDuration { get; set; }
+
     /// <summary>Runs the operation's statements inside the writer's current transaction.</summary>
     public abstract void Execute(WalCommands commands, long nowMs);
 

@@ -24,7 +24,10 @@ public sealed class WalRecord
     /// <summary>The message body as the device sent it.</summary>
     public required byte[] Payload { get; init; }
 
-    /// <summary>W3C traceparent of the device's publish, if it sent one.</summary>
+    /// <summary>
+    /// W3C traceparent the message was ingested under: the gateway's ingest span (a child of the device's
+    /// publish when it sent one) with tracing on, else the device's own, if it sent one.
+    /// </summary>
     public string? TraceParent { get; init; }
 
     /// <summary>The topic the device published to.</summary>

@@ -11,4 +11,17 @@ public sealed record WalStatistics(
     long PendingBytes,
     long Transactions,
     long Operations,
-    long AppendedMessages);
+    long AppendedMessages)
+{
+    /// <summary>Deliveries waiting to be sent.</summary>
+    public long EnqueuedRecords { get; init; }
+
+    /// <summary>Deliveries leased by a partition and not yet settled.</summary>
+    public long InFlightRecords { get; init; }
+
+    /// <summary>Deliveries acknowledged and not yet compacted.</summary>
+    public long AckedRecords { get; init; }
+
+    /// <summary>Dead deliveries, kept until replayed or purged.</summary>
+    public long DeadRecords { get; init; }
+}

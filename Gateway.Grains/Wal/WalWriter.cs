@@ -1,6 +1,8 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using Gateway.Partitions;
 using Gateway.Storage;
+using Gateway.Telemetry;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 
@@ -22,6 +24,7 @@ internal sealed partial class WalWriter : IDisposable
     private readonly int _maxBatchOperations;
     private readonly TimeProvider _time;
     private readonly Action<IReadOnlyCollection<PartitionKey>> _onPartitionsWoken;
+    private readonly GatewayMetrics _metrics;
     private readonly ILogger _logger;
     private readonly Thread _thread;
     private long _transactions;
@@ -32,6 +35,7 @@ internal sealed partial class WalWriter : IDisposable
         int maxBatchOperations,
         TimeProvider time,
         Action<IReadOnlyCollection<PartitionKey>> onPartitionsWoken,
+        GatewayMetrics metrics,
         ILogger logger)
     {
         _connection = database.Open();
@@ -39,6 +43,7 @@ internal sealed partial class WalWriter : IDisposable
         _maxBatchOperations = maxBatchOperations;
         _time = time;
         _onPartitionsWoken = onPartitionsWoken;
+        _metrics = metrics;
         _logger = logger;
         _thread = new Thread(Run) { IsBackground = true, Name = "wal-writer" };
         _thread.Start();
@@ -108,6 +113,7 @@ internal sealed partial class WalWriter : IDisposable
     private bool Commit(List<WalOperation> batch)
     {
         var nowMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        var started = Stopwatch.GetTimestamp();
         var failed = new bool[batch.Count];
         try
         {
@@ -136,6 +142,7 @@ internal sealed partial class WalWriter : IDisposable
         catch (Exception error)
         {
             LogCommitFailed(_logger, error, batch.Count);
+            _metrics.GroupCommitFailed();
             for (var i = 0; i < batch.Count; i++)
             {
                 if (!failed[i])
@@ -147,12 +154,16 @@ internal sealed partial class WalWriter : IDisposable
             return false;
         }
 
+        var duration = Stopwatch.GetElapsedTime(started);
         Interlocked.Increment(ref _transactions);
         Interlocked.Add(ref _operations, batch.Count);
+        _metrics.GroupCommitted(batch.Count, duration);
         for (var i = 0; i < batch.Count; i++)
         {
             if (!failed[i])
             {
+                batch[i].CommitOperations = batch.Count;
+                batch[i].CommitDuration = duration;
                 batch[i].Complete();
             }
         }

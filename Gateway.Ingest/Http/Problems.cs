@@ -1,6 +1,7 @@
 using System.Globalization;
 using Gateway.Devices;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Gateway.Ingest.Http;
 
@@ -34,6 +35,14 @@ internal static class Problems
         _ => Unavailable(result.Detail ?? "The gateway could not store the messages.", result.RetryAfter ?? TimeSpan.FromSeconds(1)),
     };
 
+    /// <summary>The stable <c>reason</c> of a problem built here, or null for any other result.</summary>
+    public static string? ReasonOf(IResult result) => result switch
+    {
+        RetryAfterResult retry => ReasonOf(retry.Inner),
+        ProblemHttpResult problem when problem.ProblemDetails.Extensions.TryGetValue("reason", out var reason) => reason as string,
+        _ => null,
+    };
+
     private static IResult Problem(int status, string title, string reason, string detail) =>
         Results.Problem(detail: detail, statusCode: status, title: title, type: $"urn:gateway:problem:{reason}",
             extensions: new Dictionary<string, object?> { ["reason"] = reason });
@@ -44,6 +53,8 @@ internal static class Problems
     /// <summary>Adds a Retry-After header (whole seconds, at least 1) to another result.</summary>
     private sealed class RetryAfterResult(IResult inner, TimeSpan retryAfter) : IResult
     {
+        public IResult Inner => inner;
+
         public Task ExecuteAsync(HttpContext httpContext)
         {
             var seconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));

@@ -1,10 +1,12 @@
 using System.Net.Http.Headers;
 using Gateway.Devices;
+using Gateway.Ingest.Telemetry;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Ingest.Http;
@@ -27,6 +29,8 @@ public static class TelemetryEndpoints
     {
         ArgumentNullException.ThrowIfNull(services);
         services.AddOptions<HttpIngestOptions>().BindConfiguration(HttpIngestOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddMetrics();
+        services.TryAddSingleton<IngestTelemetry>();
         return services;
     }
 
@@ -39,9 +43,24 @@ public static class TelemetryEndpoints
     }
 
     private static async Task<IResult> PostTelemetryAsync(
-        string deviceId, HttpContext context, IGrainFactory grains, IOptions<HttpIngestOptions> options)
+        string deviceId, HttpContext context, IGrainFactory grains, IOptions<HttpIngestOptions> options, IngestTelemetry telemetry)
     {
-        var limits = options.Value;
+        var headers = context.Request.Headers;
+        var deviceTraceParent = headers.TraceParent.ToString() is { Length: > 0 } header ? header : null;
+        var deviceTraceState = headers.TraceState.ToString() is { Length: > 0 } state ? state : null;
+        using var activity = IngestTelemetry.StartIngest(Transport, deviceId, deviceTraceParent, deviceTraceState);
+        var result = await IngestAsync(deviceId, context, grains, options.Value, telemetry, IngestTelemetry.TraceParentToStore(activity, deviceTraceParent));
+        if (Problems.ReasonOf(result) is { } reason)
+        {
+            telemetry.Refused(Transport, reason, activity);
+        }
+
+        return result;
+    }
+
+    private static async Task<IResult> IngestAsync(
+        string deviceId, HttpContext context, IGrainFactory grains, HttpIngestOptions limits, IngestTelemetry telemetry, string? traceParent)
+    {
         var request = context.Request;
         if (!DeviceId.IsValid(deviceId))
         {
@@ -76,7 +95,6 @@ public static class TelemetryEndpoints
             return Problems.PayloadTooLarge($"The body is larger than {limits.MaxRequestBytes} bytes.");
         }
 
-        var traceParent = request.Headers.TraceParent.ToString() is { Length: > 0 } header ? header : null;
         var topic = DeviceId.TelemetryTopic(deviceId);
         List<IncomingMessage> messages;
         if (mediaType is not null && IsJson(mediaType))
@@ -112,7 +130,19 @@ public static class TelemetryEndpoints
             return Problems.Unavailable($"The gateway could not take the message now ({error.GetType().Name}); nothing was stored.", TimeSpan.FromSeconds(1));
         }
 
-        return result.IsAccepted ? Results.Json(AcceptedResponse.From(result), statusCode: StatusCodes.Status202Accepted) : Problems.Refused(result);
+        if (!result.IsAccepted)
+        {
+            return Problems.Refused(result);
+        }
+
+        var duplicates = 0;
+        foreach (var message in result.Messages)
+        {
+            duplicates += message.Duplicate ? 1 : 0;
+        }
+
+        telemetry.Accepted(Transport, result.Messages.Count - duplicates, duplicates);
+        return Results.Json(AcceptedResponse.From(result), statusCode: StatusCodes.Status202Accepted);
     }
 
     private static bool IsJson(string mediaType) =>

@@ -4,7 +4,8 @@ namespace Gateway.Devices;
 /// <param name="Payload">The body exactly as sent.</param>
 /// <param name="ContentType">The declared media type, or null when the transport carries none (MQTT 3.1.1).</param>
 /// <param name="DeviceMessageId">The device's own id for the message, used to drop retransmissions.</param>
-/// <param name="TraceParent">W3C traceparent of the device's publish, kept with the record.</param>
+/// <param name="TraceParent">W3C traceparent to keep with the record: the adapter's ingest span (a child of the
+/// device's publish) when tracing is on, else the device's own.</param>
 /// <param name="Transport">Which adapter received it (<c>http</c>, <c>mqtt</c>), for bookkeeping and metrics.</param>
 /// <param name="Topic">The MQTT topic it was published to; HTTP messages get <c>devices/{deviceId}/telemetry</c>.</param>
 [GenerateSerializer, Immutable, Alias("Gateway.IncomingMessage")]

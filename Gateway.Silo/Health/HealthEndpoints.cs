@@ -1,7 +1,6 @@
-using Gateway.Devices;
 using Gateway.Ingest.Http;
 using Gateway.Silo.Hosting;
-using Gateway.Wal;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Silo.Health;
@@ -9,22 +8,38 @@ namespace Gateway.Silo.Health;
 /// <summary><c>/healthz</c> (the process answers) and <c>/readyz</c> (it can take messages now), on the operations port.</summary>
 public static class HealthEndpoints
 {
+    /// <summary>Registers the readiness checks: silo, WAL write, disk floor, backpressure, listeners.</summary>
+    public static WebApplicationBuilder AddGatewayHealth(this WebApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var services = builder.Services;
+        services.AddOptions<HealthOptions>().BindConfiguration(HealthOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IReadinessCheck, SiloReadinessCheck>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IReadinessCheck, WalReadinessCheck>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IReadinessCheck, DiskReadinessCheck>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IReadinessCheck, BackpressureReadinessCheck>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IReadinessCheck, ListenersReadinessCheck>());
+        return builder;
+    }
+
     /// <summary>Maps both probes; each answers JSON with its checks.</summary>
     public static WebApplication MapHealthProbes(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
         var port = app.Services.GetRequiredService<IOptions<OperationsOptions>>().Value.Port;
         app.MapGet("/healthz", () => Results.Json(new { status = "alive" })).RequireLocalPort(port);
-        app.MapGet("/readyz", (SiloActivity silo, IngestPressure pressure) =>
+        app.MapGet("/readyz", async (IEnumerable<IReadinessCheck> checks, CancellationToken cancellationToken) =>
         {
-            var (refusal, detail) = pressure.Check();
-            var checks = new Dictionary<string, object?>
+            var results = new Dictionary<string, object?>();
+            var ready = true;
+            foreach (var check in checks)
             {
-                ["silo"] = new { ready = silo.IsActive, reason = silo.IsActive ? null : "The silo is not active." },
-                ["ingest"] = new { ready = refusal == RefusalReason.None, reason = detail },
-            };
-            var ready = silo.IsActive && refusal == RefusalReason.None;
-            return Results.Json(new { status = ready ? "ready" : "not-ready", checks },
+                var result = await check.CheckAsync(cancellationToken);
+                ready &= result.Ready;
+                results[check.Name] = new { status = result.Ready ? "pass" : "fail", reason = result.Reason };
+            }
+
+            return Results.Json(new { status = ready ? "ready" : "not-ready", checks = results },
                 statusCode: ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
         }).RequireLocalPort(port);
         return app;

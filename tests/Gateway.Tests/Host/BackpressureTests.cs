@@ -34,6 +34,6 @@ public sealed class BackpressureTests
         using var readiness = await gateway.Operations.GetAsync("/readyz");
         Assert.Equal(HttpStatusCode.ServiceUnavailable, readiness.StatusCode);
         var report = await readiness.Content.ReadFromJsonAsync<JsonElement>();
-        Assert.Contains("undelivered records", report.GetProperty("checks").GetProperty("ingest").GetProperty("reason").GetString());
+        Assert.Contains("undelivered records", report.GetProperty("checks").GetProperty("backpressure").GetProperty("reason").GetString());
     }
 }

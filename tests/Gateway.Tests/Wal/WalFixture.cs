@@ -1,9 +1,12 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
 using System.Text;
 using Gateway.Partitions;
 using Gateway.Storage;
+using Gateway.Telemetry;
 using Gateway.Tests.Infrastructure;
 using Gateway.Wal;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
@@ -56,9 +59,12 @@ public sealed class WalFixture : IDisposable
         _directory.Dispose();
     }
 
+    /// <summary>The WAL's instruments, on a meter factory of their own.</summary>
+    public GatewayMetrics Metrics { get; } = new(new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<IMeterFactory>());
+
     private SqliteWalStore OpenStore()
     {
-        var store = new SqliteWalStore(Database, Microsoft.Extensions.Options.Options.Create(Options), TimeProvider.System, Listener, NullLogger<SqliteWalStore>.Instance);
+        var store = new SqliteWalStore(Database, Microsoft.Extensions.Options.Options.Create(Options), TimeProvider.System, Listener, Metrics, NullLogger<SqliteWalStore>.Instance);
         store.Open();
         return store;
     }

@@ -145,14 +145,51 @@ public sealed class WalLifecycleTests
     }
 
     [Fact]
+    public async Task Statistics_count_records_by_state_and_read_the_same_after_a_reopen()
+    {
+        using var wal = new WalFixture();
+        await wal.Store.AppendAsync(WalFixture.Append("a", 1, 4, Partition));
+        var leased = await wal.Store.LeaseAsync(Partition, 3);
+        await wal.Store.AckAsync([leased[0]]);
+        await wal.Store.FailAsync([leased[1]], new DeliveryFailure("rejected", Permanent: true, DateTimeOffset.UtcNow, 10, DateTimeOffset.MinValue));
+
+        AssertCounts(wal.Store.GetStatistics(), enqueued: 1, inFlight: 1, acked: 1, dead: 1);
+        Assert.Equal(2, wal.Store.GetStatistics().PendingRecords);
+
+        wal.Reopen();
+
+        AssertCounts(wal.Store.GetStatistics(), enqueued: 1, inFlight: 1, acked: 1, dead: 1);
+        Assert.Equal(1, await wal.Store.RecoverInFlightAsync(Partition));
+        AssertCounts(wal.Store.GetStatistics(), enqueued: 2, inFlight: 0, acked: 1, dead: 1);
+        Assert.Equal(1, await wal.Store.CompactAsync(DateTimeOffset.UtcNow.AddMinutes(1), 100));
+        AssertCounts(wal.Store.GetStatistics(), enqueued: 2, inFlight: 0, acked: 0, dead: 1);
+
+        static void AssertCounts(WalStatistics statistics, long enqueued, long inFlight, long acked, long dead) =>
+            Assert.Equal((enqueued, inFlight, acked, dead), (statistics.EnqueuedRecords, statistics.InFlightRecords, statistics.AckedRecords, statistics.DeadRecords));
+    }
+
+    [Fact]
+    public async Task A_write_probe_commits_through_the_writer()
+    {
+        using var wal = new WalFixture();
+        var before = wal.Store.GetStatistics().Transactions;
+
+        await wal.Store.ProbeWriteAsync();
+
+        Assert.Equal(1, WalDatabase.Scalar(wal.Database.FilePath, "SELECT count(*) FROM wal_probe"));
+        Assert.True(wal.Store.GetStatistics().Transactions > before);
+    }
+
+    [Fact]
     public void Schema_scripts_apply_once_and_a_second_start_changes_nothing()
     {
         using var directory = new TempDirectory();
         var database = new SqliteDatabase(directory.Path);
 
-        Assert.Equal(1, SqliteSchemaMigrator.Apply(database, typeof(SqliteWalStore).Assembly, "wal"));
+        // 0001-wal, 0002-probe.
+        Assert.Equal(2, SqliteSchemaMigrator.Apply(database, typeof(SqliteWalStore).Assembly, "wal"));
         Assert.Equal(0, SqliteSchemaMigrator.Apply(database, typeof(SqliteWalStore).Assembly, "wal"));
-        Assert.Equal(1, WalDatabase.Scalar(database.FilePath, "SELECT version FROM gateway_schema WHERE component = 'wal'"));
+        Assert.Equal(2, WalDatabase.Scalar(database.FilePath, "SELECT version FROM gateway_schema WHERE component = 'wal'"));
         Assert.Equal("wal", WalDatabase.Text(database.FilePath, "PRAGMA journal_mode"));
     }
 }

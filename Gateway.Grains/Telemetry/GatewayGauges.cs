@@ -1,0 +1,75 @@
+using System.Diagnostics.Metrics;
+using Gateway.Sinks;
+using Gateway.Storage;
+using Gateway.Wal;
+
+namespace Gateway.Telemetry;
+
+/// <summary>
+/// The observable instruments of the <c>Gateway</c> meter, read when metrics are collected (a scrape), never
+/// on the message path: WAL content by state, pending and file bytes, backpressure, disk free, sink circuits.
+/// </summary>
+internal sealed class GatewayGauges : ILifecycleParticipant<ISiloLifecycle>
+{
+    private const string StateTag = "gateway.wal.state";
+
+    public GatewayGauges(
+        GatewayMetrics metrics, IWalStore wal, IngestPressure pressure, SinkCatalog sinks, SinkCircuits circuits, SqliteDatabase database)
+    {
+        var meter = metrics.Meter;
+        meter.CreateObservableUpDownCounter<long>("gateway.wal.records", () =>
+        {
+            var statistics = wal.GetStatistics();
+            return (IEnumerable<Measurement<long>>)
+            [
+                new Measurement<long>(statistics.EnqueuedRecords, new KeyValuePair<string, object?>(StateTag, "enqueued")),
+                new Measurement<long>(statistics.InFlightRecords, new KeyValuePair<string, object?>(StateTag, "in_flight")),
+                new Measurement<long>(statistics.AckedRecords, new KeyValuePair<string, object?>(StateTag, "acked")),
+                new Measurement<long>(statistics.DeadRecords, new KeyValuePair<string, object?>(StateTag, "dead")),
+            ];
+        }, "{record}", "Deliveries in the WAL by state (one per message and sink).");
+        meter.CreateObservableUpDownCounter("gateway.wal.pending.size", () => wal.GetStatistics().PendingBytes,
+            "By", "Payload bytes of the Enqueued and InFlight deliveries (the byte high-water mark applies to it).");
+        meter.CreateObservableUpDownCounter("gateway.wal.file.size", () => FileBytes(database.FilePath) + FileBytes(database.FilePath + "-wal"),
+            "By", "Size of the SQLite database file and its write-ahead journal.");
+        meter.CreateObservableCounter("gateway.wal.transactions", () => wal.GetStatistics().Transactions,
+            "{transaction}", "Group commits since start.");
+        meter.CreateObservableGauge("gateway.ingest.backpressure", () => pressure.Check().Reason == Devices.RefusalReason.None ? 0 : 1,
+            "1", "1 while ingest refuses new messages (WAL above a high-water mark or disk below its floor), else 0.");
+        meter.CreateObservableUpDownCounter("gateway.disk.free", () => pressure.DiskFreeBytes,
+            "By", "Free bytes on the data folder's disk (checked at most once a second).");
+        meter.CreateObservableUpDownCounter("gateway.disk.floor", () => pressure.DiskFreeFloorBytes,
+            "By", "Free bytes below which ingest refuses new messages (Gateway:Wal:DiskFreeFloorBytes).");
+        meter.CreateObservableGauge("gateway.sink.circuit.state", () => CircuitStates(sinks),
+            "1", "The sink's circuit breaker on this silo: 0 closed (sending), 1 open (waiting out an outage), 2 half-open (one probe out).");
+        meter.CreateObservableUpDownCounter("gateway.sink.partitions.failing", () => SinkMeasurements(sinks, circuits, failing => failing),
+            "{partition}", "Partitions of the sink backing off after a failed delivery.");
+    }
+
+    // Nothing to do at any stage: taking part makes the silo create this object, and so the instruments, at start.
+    public void Participate(ISiloLifecycle lifecycle)
+    {
+    }
+
+    private static IEnumerable<Measurement<int>> SinkMeasurements(SinkCatalog sinks, SinkCircuits circuits, Func<int, int> value)
+    {
+        foreach (var sink in sinks.Names)
+        {
+            yield return new Measurement<int>(value(circuits.FailingPartitions(sink)), new KeyValuePair<string, object?>(GatewayMetrics.SinkTag, sink));
+        }
+    }
+
+    private static IEnumerable<Measurement<int>> CircuitStates(SinkCatalog sinks)
+    {
+        foreach (var sink in sinks.Names)
+        {
+            yield return new Measurement<int>((int)sinks.CircuitOf(sink).State, new KeyValuePair<string, object?>(GatewayMetrics.SinkTag, sink));
+        }
+    }
+
+    private static long FileBytes(string path)
+    {
+        var file = new FileInfo(path);
+        return file.Exists ? file.Length : 0;
+    }
+}

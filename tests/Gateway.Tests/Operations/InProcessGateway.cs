@@ -1,0 +1,158 @@
+using System.Diagnostics;
+using System.Globalization;
+using Gateway.Ingest.Http;
+using Gateway.Silo.Dashboard;
+using Gateway.Silo.Health;
+using Gateway.Silo.Hosting;
+using Gateway.Silo.Telemetry;
+using Gateway.Tests.Infrastructure;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using OpenTelemetry.Trace;
+
+namespace Gateway.Tests.Operations;
+
+/// <summary>
+/// The gateway composed exactly as Program.cs does, but inside the test process, so an in-memory exporter
+/// sees its spans. Tracing is on; sinks are the file sink and an HTTP sink posting to <see cref="Upstream"/>.
+/// </summary>
+public sealed class InProcessGateway : IAsyncLifetime
+{
+    public const string UpstreamSink = "upstream";
+
+    private readonly TempDirectory _directory = new();
+    private WebApplication? _app;
+
+    /// <summary>Every span the gateway finished, in the order they ended.</summary>
+    public SpanCollection Spans { get; } = new();
+
+    /// <summary>The cloud endpoint the HTTP sink posts to.</summary>
+    public RecordingHttpServer Upstream { get; } = new();
+
+    public HttpClient Http { get; private set; } = null!;
+
+    public string SinkFolder => _directory.Combine("sink");
+
+    public async Task InitializeAsync()
+    {
+        var httpPort = FreePort.Next();
+        var operationsPort = FreePort.Next();
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Gateway:DataPath"] = _directory.Path,
+            ["Gateway:Http:Port"] = httpPort.ToString(CultureInfo.InvariantCulture),
+            ["Gateway:Operations:Port"] = operationsPort.ToString(CultureInfo.InvariantCulture),
+            ["Gateway:Orleans:SiloPort"] = FreePort.Next().ToString(CultureInfo.InvariantCulture),
+            ["Gateway:Orleans:GatewayPort"] = FreePort.Next().ToString(CultureInfo.InvariantCulture),
+            ["Gateway:Telemetry:Tracing"] = "true",
+            ["Gateway:Dashboard:Enabled"] = "false",
+            ["Gateway:Sinks:0:Name"] = "file",
+            ["Gateway:Sinks:0:Type"] = "file",
+            ["Gateway:Sinks:0:Path"] = SinkFolder,
+            ["Gateway:Sinks:1:Name"] = UpstreamSink,
+            ["Gateway:Sinks:1:Type"] = "http",
+            ["Gateway:Sinks:1:Url"] = Upstream.Url.ToString(),
+            ["Gateway:Sinks:1:AllowInsecure"] = "true",
+        });
+        builder.AddGatewaySilo();
+        builder.AddGatewayListeners();
+        builder.AddGatewayHealth();
+        builder.AddGatewayTelemetry();
+        builder.AddGatewayDashboard();
+        builder.Services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddInMemoryExporter(Spans));
+
+        _app = builder.Build();
+        _app.MapGatewayMetrics();
+        _app.MapGatewayDashboard();
+        _app.MapTelemetryIngest();
+        _app.MapHealthProbes();
+        await _app.StartAsync();
+
+        Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{httpPort}"), Timeout = TimeSpan.FromSeconds(30) };
+        using var operations = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{operationsPort}") };
+        await Eventually.TrueAsync(async () => (await operations.GetAsync("/readyz")).IsSuccessStatusCode, "the in-process gateway to be ready");
+    }
+
+    public async Task DisposeAsync()
+    {
+        Http?.Dispose();
+        if (_app is not null)
+        {
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+        }
+
+        Upstream.Dispose();
+        _directory.Dispose();
+    }
+
+    /// <summary>Spans of one trace.</summary>
+    public List<Activity> Trace(ActivityTraceId traceId) => Spans.Snapshot().Where(span => span.TraceId == traceId).ToList();
+}
+
+[CollectionDefinition(Name)]
+public sealed class InProcessGatewayCollection : ICollectionFixture<InProcessGateway>
+{
+    public const string Name = "in-process-gateway";
+}
+
+/// <summary>A thread-safe collection for the in-memory exporter, which adds from whatever thread ends a span.</summary>
+public sealed class SpanCollection : ICollection<Activity>
+{
+    private readonly List<Activity> _spans = [];
+
+    public int Count
+    {
+        get
+        {
+            lock (_spans)
+            {
+                return _spans.Count;
+            }
+        }
+    }
+
+    public bool IsReadOnly => false;
+
+    public void Add(Activity item)
+    {
+        lock (_spans)
+        {
+            _spans.Add(item);
+        }
+    }
+
+    public List<Activity> Snapshot()
+    {
+        lock (_spans)
+        {
+            return [.. _spans];
+        }
+    }
+
+    public void Clear()
+    {
+        lock (_spans)
+        {
+            _spans.Clear();
+        }
+    }
+
+    public bool Contains(Activity item) => Snapshot().Contains(item);
+
+    public void CopyTo(Activity[] array, int arrayIndex) => Snapshot().CopyTo(array, arrayIndex);
+
+    public bool Remove(Activity item)
+    {
+        lock (_spans)
+        {
+            return _spans.Remove(item);
+        }
+    }
+
+    public IEnumerator<Activity> GetEnumerator() => Snapshot().GetEnumerator();
+
+    System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+}
