@@ -1,3 +1,4 @@
+using Gateway.Ingest.Telemetry;
 using MQTTnet.Formatter;
 
 namespace Gateway.Ingest.Mqtt;
@@ -8,7 +9,7 @@ namespace Gateway.Ingest.Mqtt;
 /// another device's connection by reusing its client id; publishes are authorized against this record,
 /// not against MQTTnet's session items, which a session takeover would carry over.
 /// </summary>
-public sealed class DeviceConnections
+public sealed class DeviceConnections(IngestTelemetry telemetry)
 {
     private readonly Lock _lock = new();
     private readonly Dictionary<string, Entry> _byClientId = new(StringComparer.Ordinal);
@@ -70,6 +71,7 @@ public sealed class DeviceConnections
                 _perDevice[id] = _perDevice.GetValueOrDefault(id) + 1;
             }
 
+            telemetry.Connections(TelemetryPublishHandler.Transport, +1);
             return Admission.Admitted;
         }
     }
@@ -84,6 +86,7 @@ public sealed class DeviceConnections
                 return;
             }
 
+            telemetry.Connections(TelemetryPublishHandler.Transport, -1);
             if (entry.Connections <= 1)
             {
                 _byClientId.Remove(clientId);

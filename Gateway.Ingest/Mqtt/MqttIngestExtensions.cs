@@ -1,3 +1,4 @@
+using Gateway.Ingest.Telemetry;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
@@ -25,6 +26,7 @@ public static class MqttIngestExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MqttIngestOptions>, MqttIngestOptionsValidator>());
         services.AddMetrics();
         services.TryAddSingleton<MqttIngestMetrics>();
+        services.TryAddSingleton<IngestTelemetry>();
         services.TryAddSingleton<DeviceConnections>();
         services.TryAddSingleton(sp => new DeviceAuthenticator(sp.GetRequiredService<IGrainFactory>(), sp.GetRequiredService<IOptions<MqttIngestOptions>>().Value));
         services.TryAddSingleton(sp => ActivatorUtilities.CreateInstance<TelemetryPublishHandler>(sp, sp.GetRequiredService<IOptions<MqttIngestOptions>>().Value));

@@ -1,5 +1,6 @@
 using System.Buffers;
 using Gateway.Devices;
+using Gateway.Ingest.Telemetry;
 using Microsoft.Extensions.Logging;
 using MQTTnet;
 using MQTTnet.Formatter;
@@ -19,6 +20,7 @@ public sealed partial class TelemetryPublishHandler(
     IGrainFactory grains,
     DeviceConnections connections,
     MqttIngestMetrics metrics,
+    IngestTelemetry telemetry,
     MqttIngestOptions options,
     ILogger<TelemetryPublishHandler> logger)
 {
@@ -81,11 +83,15 @@ public sealed partial class TelemetryPublishHandler(
             return;
         }
 
+        // The stored trace context is the ingest span's (a child of the device's traceparent), so the delivery,
+        // however late, continues the device's trace through the gateway.
+        var deviceTraceParent = UserProperty(message, TraceParentProperty, MaxTraceParentLength);
+        using var activity = IngestTelemetry.StartIngest(Transport, deviceId, deviceTraceParent, deviceTraceState: null);
         var incoming = new IncomingMessage(
             message.Payload.ToArray(),
             string.IsNullOrEmpty(message.ContentType) ? null : message.ContentType,
             UserProperty(message, MessageIdProperty, MaxDeviceMessageIdLength),
-            UserProperty(message, TraceParentProperty, MaxTraceParentLength),
+            IngestTelemetry.TraceParentToStore(activity, deviceTraceParent),
             Transport,
             topic);
 
@@ -98,6 +104,7 @@ public sealed partial class TelemetryPublishHandler(
         {
             // The outcome is unknown (a timeout may still commit): no PUBACK, the client sends it again.
             metrics.Refused("unavailable", qos);
+            telemetry.Refused(Transport, "unavailable", activity);
             LogAcceptFailed(logger, error, deviceId, args.ClientId);
             args.CloseConnection = true;
             return;
@@ -106,6 +113,8 @@ public sealed partial class TelemetryPublishHandler(
         if (result.IsAccepted)
         {
             metrics.Accepted(qos);
+            var duplicates = result.Messages.Count(stored => stored.Duplicate);
+            telemetry.Accepted(Transport, result.Messages.Count - duplicates, duplicates);
             args.ProcessPublish = options.ForwardToSubscribers;
             return;
         }
@@ -122,6 +131,7 @@ public sealed partial class TelemetryPublishHandler(
     private void Refuse(InterceptingPublishEventArgs args, ConnectedDevice connection, int qos, PublishRefusal refusal)
     {
         metrics.Refused(refusal.Reason, qos);
+        telemetry.Refused(Transport, refusal.Reason, System.Diagnostics.Activity.Current);
         LogRefused(logger, args.ClientId, connection.Identity.ToString(), refusal.Reason, (int)refusal.ReasonCode, qos);
         if (qos == 0)
         {
@@ -144,6 +154,7 @@ public sealed partial class TelemetryPublishHandler(
     private async Task CloseTooLargeAsync(InterceptingPublishEventArgs args, ConnectedDevice connection, int qos)
     {
         metrics.Refused("payload-too-large", qos);
+        telemetry.Refused(Transport, "payload-too-large", null);
         LogRefused(logger, args.ClientId, connection.Identity.ToString(), "payload-too-large", (int)MqttDisconnectReasonCode.PacketTooLarge, qos);
 
         // MQTT 5 has no PUBACK code for size: past the advertised Maximum Packet Size the answer is DISCONNECT 0x95.

@@ -1,3 +1,4 @@
+using Gateway.Ingest.Mqtt;
 using Gateway.Ingest.Http;
 using Gateway.Silo.Hosting;
 using Gateway.Telemetry;
@@ -36,7 +37,7 @@ public static class TelemetryHosting
             .ConfigureResource(resource => resource.AddService(options.ServiceName, serviceInstanceId: gatewayId))
             .WithMetrics(metrics =>
             {
-                metrics.AddMeter(GatewayTelemetry.Name, OrleansMeter)
+                metrics.AddMeter(GatewayTelemetry.Name, MqttIngestMetrics.MeterName, OrleansMeter)
                     .AddView(OrleansView)
                     .AddAspNetCoreInstrumentation()
                     .AddPrometheusExporter();

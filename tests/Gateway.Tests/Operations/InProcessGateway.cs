@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Gateway.Ingest.Http;
+using Gateway.Ingest.Mqtt;
 using Gateway.Silo.Dashboard;
 using Gateway.Silo.Health;
 using Gateway.Silo.Hosting;
@@ -32,6 +33,9 @@ public sealed class InProcessGateway : IAsyncLifetime
 
     public HttpClient Http { get; private set; } = null!;
 
+    /// <summary>The embedded MQTT broker's plaintext (anonymous, loopback) port.</summary>
+    public int MqttPort { get; } = FreePort.Next();
+
     public string SinkFolder => _directory.Combine("sink");
 
     public async Task InitializeAsync()
@@ -48,6 +52,7 @@ public sealed class InProcessGateway : IAsyncLifetime
             ["Gateway:Orleans:GatewayPort"] = FreePort.Next().ToString(CultureInfo.InvariantCulture),
             ["Gateway:Telemetry:Tracing"] = "true",
             ["Gateway:Dashboard:Enabled"] = "false",
+            ["Gateway:Mqtt:Port"] = MqttPort.ToString(CultureInfo.InvariantCulture),
             ["Gateway:Sinks:0:Name"] = "file",
             ["Gateway:Sinks:0:Type"] = "file",
             ["Gateway:Sinks:0:Path"] = SinkFolder,
@@ -58,6 +63,7 @@ public sealed class InProcessGateway : IAsyncLifetime
         });
         builder.AddGatewaySilo();
         builder.AddGatewayListeners();
+        builder.AddMqttIngest();
         builder.AddGatewayHealth();
         builder.AddGatewayTelemetry();
         builder.AddGatewayDashboard();

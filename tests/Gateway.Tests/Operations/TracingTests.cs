@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Text;
 using Gateway.Tests.Infrastructure;
+using Gateway.Tests.Mqtt;
 
 namespace Gateway.Tests.Operations;
 
@@ -87,5 +88,28 @@ public sealed class TracingTests(InProcessGateway gateway)
             () => gateway.Trace(traceId).Any(span => span.DisplayName == "deliver file")
                 && gateway.Trace(traceId).Any(span => span.DisplayName == "ingest http"),
             "ingest and delivery in the trace the gateway started");
+    }
+
+    [Fact]
+    public async Task An_mqtt_5_traceparent_user_property_parents_the_ingest_span_and_the_delivery_continues_its_trace()
+    {
+        var deviceTrace = ActivityTraceId.CreateRandom();
+        var devicePublish = ActivitySpanId.CreateRandom();
+        var (client, connected) = await MqttTestClient.ConnectAsync(gateway.MqttPort);
+        using (client)
+        {
+            Assert.Equal(MQTTnet.MqttClientConnectResultCode.Success, connected.ResultCode);
+            var published = await client.PublishAsync("devices/traced-mqtt-1/telemetry", """{"rpm": 1200}""",
+                MQTTnet.Protocol.MqttQualityOfServiceLevel.AtLeastOnce, ("traceparent", $"00-{deviceTrace}-{devicePublish}-01"));
+            Assert.Equal(MQTTnet.MqttClientPublishReasonCode.Success, published.ReasonCode);
+        }
+
+        await Eventually.TrueAsync(
+            () => gateway.Trace(deviceTrace).Any(span => span.DisplayName == "ingest mqtt")
+                && gateway.Trace(deviceTrace).Any(span => span.DisplayName == "deliver file"),
+            "the MQTT ingest span and the delivery in the device's trace");
+        var ingest = gateway.Trace(deviceTrace).Single(span => span.DisplayName == "ingest mqtt");
+        Assert.Equal(devicePublish, ingest.ParentSpanId);
+        Assert.Equal(ingest.SpanId, gateway.Trace(deviceTrace).Single(span => span.DisplayName == "deliver file").ParentSpanId);
     }
 }
