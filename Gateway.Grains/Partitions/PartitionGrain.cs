@@ -38,6 +38,7 @@ public sealed partial class PartitionGrain(
     private bool _reminderRegistered;
     private bool _mayHoldInFlight;
     private int? _retryBatchSize;
+    private bool _waitingForCircuit;
 
     /// <inheritdoc />
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
@@ -73,6 +74,19 @@ public sealed partial class PartitionGrain(
         // During a backoff the retry timer decides; waking early would hammer a failing sink.
         if (_sink is not null && _retryAt is null)
         {
+            ScheduleSend(TimeSpan.Zero);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public Task CircuitClosedAsync()
+    {
+        if (_sink is not null && _waitingForCircuit)
+        {
+            _waitingForCircuit = false;
+            _retryAt = null;
             ScheduleSend(TimeSpan.Zero);
         }
 
@@ -157,9 +171,12 @@ public sealed partial class PartitionGrain(
             // costs no attempts and no polling. The jitter spreads the partitions' probes.
             var wait = circuitWait + TimeSpan.FromMilliseconds(Random.Shared.Next(0, 250));
             _retryAt = time.GetUtcNow() + wait;
+            _waitingForCircuit = true;
             ScheduleSend(wait);
             return;
         }
+
+        _waitingForCircuit = false;
 
         var outcome = DeliveryOutcome.Delivered;
         var sent = false;
@@ -177,10 +194,11 @@ public sealed partial class PartitionGrain(
             {
                 circuit.OnFailure();
             }
-            else
+            else if (circuit.OnSuccess())
             {
-                // Delivered, or refused for good: either way the sink answered.
-                circuit.OnSuccess();
+                // Delivered, or refused for good: either way the sink answered. This closed the circuit, so
+                // the sink's other partitions stop waiting out the open period.
+                WakeSiblingPartitions();
             }
         }
     }
@@ -259,6 +277,17 @@ public sealed partial class PartitionGrain(
         _retryBatchSize = permanent || dead > 0 ? null : batch.Count;
         ScheduleSend(delay);
         return (true, result.Outcome);
+    }
+
+    private void WakeSiblingPartitions()
+    {
+        for (var partition = 0; partition < _options.PartitionCount; partition++)
+        {
+            if (partition != _key.Partition)
+            {
+                _ = GrainFactory.GetGrain<IPartitionGrain>(new PartitionKey(_key.Sink, partition).ToString()).CircuitClosedAsync();
+            }
+        }
     }
 
     private async Task<DeliveryResult> DeliverAsync(IReadOnlyList<WalRecord> batch, CancellationToken cancellationToken)

@@ -54,12 +54,15 @@ public sealed class SinkCircuit(int failureThreshold, TimeSpan openDuration, Tim
     }
 
     /// <summary>A batch was delivered: the circuit closes.</summary>
-    public void OnSuccess()
+    /// <returns>True when this closed a circuit that was open or half-open: partitions waiting on it may go.</returns>
+    public bool OnSuccess()
     {
         lock (_lock)
         {
+            var wasOpen = _state != CircuitState.Closed;
             _consecutiveFailures = 0;
             _state = CircuitState.Closed;
+            return wasOpen;
         }
     }
 

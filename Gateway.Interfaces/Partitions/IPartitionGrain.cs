@@ -13,6 +13,10 @@ public interface IPartitionGrain : IGrainWithStringKey
     [OneWay, Alias("WakeAsync")]
     Task WakeAsync();
 
+    /// <summary>The sink's circuit closed: a partition that was waiting on it sends again now.</summary>
+    [OneWay, Alias("CircuitClosedAsync")]
+    Task CircuitClosedAsync();
+
     /// <summary>The partition's delivery state as the admin API and tests see it.</summary>
     [Alias("GetStatusAsync")]
     Task<PartitionStatus> GetStatusAsync();
