@@ -13,7 +13,10 @@ public sealed class EgressFixture : IAsyncLifetime
 {
     public const int CircuitFailureThreshold = 3;
     public static readonly TimeSpan CircuitOpenDuration = TimeSpan.FromSeconds(1);
-    public static readonly string[] SinkNames = ["retry", "flaky", "reject", "outage", "gzip", "slow"];
+    public static readonly string[] SinkNames = ["retry", "flaky", "reject", "outage", "gzip", "slow", "resume"];
+
+    /// <summary>The <c>resume</c> sink keeps its circuit open long enough to tell a woken partition from one that slept.</summary>
+    public static readonly TimeSpan LongCircuitOpenDuration = TimeSpan.FromSeconds(5);
 
     private readonly TempDirectory _directory = new();
 
@@ -46,7 +49,7 @@ public sealed class EgressFixture : IAsyncLifetime
             settings[prefix + "CaCertificatePath"] = certificates.CaPath;
             settings[prefix + "Devices:0"] = name + "-*";
             settings[prefix + "CircuitFailureThreshold"] = CircuitFailureThreshold.ToString(CultureInfo.InvariantCulture);
-            settings[prefix + "CircuitOpenDuration"] = CircuitOpenDuration.ToString();
+            settings[prefix + "CircuitOpenDuration"] = (name == "resume" ? LongCircuitOpenDuration : CircuitOpenDuration).ToString();
             settings[prefix + "Gzip"] = name == "gzip" ? "true" : "false";
         }
 

@@ -144,4 +144,37 @@ public sealed class HttpSinkTests(EgressFixture fixture)
         await Eventually.TrueAsync(() => receiver.Accepted.Any(), "the record delivered after the asked delay");
         Assert.True(times[1] - times[0] >= TimeSpan.FromSeconds(1.9), $"retried after {(times[1] - times[0]).TotalSeconds:F2}s, before Retry-After");
     }
+
+    [Fact]
+    public async Task When_a_probe_closes_the_circuit_the_sinks_other_partitions_resume_at_once()
+    {
+        var receiver = fixture.Receivers["resume"];
+        receiver.Respond = _ => (503, null);
+        var router = new Gateway.Routing.PartitionRouter([], Microsoft.Extensions.Options.Options.Create(new DeliveryOptions()));
+        var first = "resume-a";
+        var second = Enumerable.Range(0, 100).Select(i => $"resume-{i}").First(id => router.PartitionOf(id) != router.PartitionOf(first));
+
+        await SendAsync(first, 1);
+        await SendAsync(second, 1);
+        await Eventually.TrueAsync(async () => (await PartitionOfAsync("resume", first)).Circuit == "Open", "the circuit open");
+        var answered = 0;
+        receiver.Respond = _ =>
+        {
+            // A slow answer to the probe: the other partition comes while it is out and is told to wait.
+            if (Interlocked.Increment(ref answered) == 1)
+            {
+                Thread.Sleep(TimeSpan.FromSeconds(1));
+            }
+
+            return (200, null);
+        };
+
+        // One partition probes when the open period ends; the other, woken by the probe's success, follows at
+        // once instead of sleeping through another open period.
+        await Eventually.TrueAsync(() => receiver.Accepted.Any(), "the probe delivered", TimeSpan.FromSeconds(30));
+        var probeDelivered = DateTimeOffset.UtcNow;
+        await Eventually.TrueAsync(() => receiver.Accepted.Count() == 2, "both devices delivered", TimeSpan.FromSeconds(30));
+        Assert.True(DateTimeOffset.UtcNow - probeDelivered < EgressFixture.LongCircuitOpenDuration / 2,
+            "the second partition waited out another open period");
+    }
 }
