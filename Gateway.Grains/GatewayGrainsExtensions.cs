@@ -37,7 +37,7 @@ public static class GatewayGrainsExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.AddMetrics();
         services.TryAddSingleton<GatewayMetrics>();
-        services.TryAddSingleton<SinkCircuits>();
+        services.TryAddSingleton<BackingOffPartitions>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, GatewayGauges>();
         services.TryAddSingleton(sp => new SqliteDatabase(sp.GetRequiredService<IOptions<GatewayOptions>>().Value.DataPath));
         services.TryAddSingleton(sp => SinkCatalog.FromOptions(

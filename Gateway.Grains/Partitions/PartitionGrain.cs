@@ -15,7 +15,7 @@ namespace Gateway.Partitions;
 public sealed partial class PartitionGrain(
     IWalStore wal,
     SinkCatalog sinks,
-    SinkCircuits circuits,
+    BackingOffPartitions backingOff,
     GatewayMetrics metrics,
     IOptions<DeliveryOptions> deliveryOptions,
     TimeProvider time,
@@ -64,7 +64,7 @@ public sealed partial class PartitionGrain(
     /// <inheritdoc />
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        circuits.Recovered(_key);
+        backingOff.Recovered(_key);
         return Task.CompletedTask;
     }
 
@@ -156,7 +156,7 @@ public sealed partial class PartitionGrain(
             _lastError = error.Message;
             var delay = _backoff.Next(++_consecutiveFailures);
             _retryAt = time.GetUtcNow() + delay;
-            circuits.Failing(_key);
+            backingOff.Failing(_key);
             LogWalFailed(logger, error, _key.Sink, _key.Partition, delay);
             ScheduleSend(delay);
         }
@@ -213,7 +213,7 @@ public sealed partial class PartitionGrain(
         {
             _retryAt = null;
             _retryBatchSize = null;
-            circuits.Recovered(_key);
+            backingOff.Recovered(_key);
             _idle = true;
             return (false, DeliveryOutcome.Delivered);
         }
@@ -239,7 +239,7 @@ public sealed partial class PartitionGrain(
             _consecutiveFailures = 0;
             _retryAt = null;
             _retryBatchSize = null;
-            circuits.Recovered(_key);
+            backingOff.Recovered(_key);
             ScheduleSend(TimeSpan.Zero);
             return (true, result.Outcome);
         }
@@ -265,11 +265,11 @@ public sealed partial class PartitionGrain(
 
         if (permanent)
         {
-            circuits.Recovered(_key);
+            backingOff.Recovered(_key);
         }
         else
         {
-            circuits.Failing(_key);
+            backingOff.Failing(_key);
         }
 
         LogDeliveryFailed(logger, batch.Count, _key.Sink, _key.Partition, delay, error);

@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using Gateway.Partitions;
 using Gateway.Sinks;
 using Gateway.Storage;
 using Gateway.Wal;
@@ -7,14 +8,14 @@ namespace Gateway.Telemetry;
 
 /// <summary>
 /// The observable instruments of the <c>Gateway</c> meter, read when metrics are collected (a scrape), never
-/// on the message path: WAL content by state, pending and file bytes, backpressure, disk free, sink circuits.
+/// on the message path: WAL content by state, pending and file bytes, backpressure, disk free, sink circuit states and partitions backing off.
 /// </summary>
 internal sealed class GatewayGauges : ILifecycleParticipant<ISiloLifecycle>
 {
     private const string StateTag = "gateway.wal.state";
 
     public GatewayGauges(
-        GatewayMetrics metrics, IWalStore wal, IngestPressure pressure, SinkCatalog sinks, SinkCircuits circuits, SqliteDatabase database)
+        GatewayMetrics metrics, IWalStore wal, IngestPressure pressure, SinkCatalog sinks, BackingOffPartitions backingOff, SqliteDatabase database)
     {
         var meter = metrics.Meter;
         meter.CreateObservableUpDownCounter<long>("gateway.wal.records", () =>
@@ -42,7 +43,7 @@ internal sealed class GatewayGauges : ILifecycleParticipant<ISiloLifecycle>
             "By", "Free bytes below which ingest refuses new messages (Gateway:Wal:DiskFreeFloorBytes).");
         meter.CreateObservableGauge("gateway.sink.circuit.state", () => CircuitStates(sinks),
             "1", "The sink's circuit breaker on this silo: 0 closed (sending), 1 open (waiting out an outage), 2 half-open (one probe out).");
-        meter.CreateObservableUpDownCounter("gateway.sink.partitions.failing", () => SinkMeasurements(sinks, circuits, failing => failing),
+        meter.CreateObservableUpDownCounter("gateway.sink.partitions.failing", () => FailingPartitions(sinks, backingOff),
             "{partition}", "Partitions of the sink backing off after a failed delivery.");
     }
 
@@ -51,11 +52,11 @@ internal sealed class GatewayGauges : ILifecycleParticipant<ISiloLifecycle>
     {
     }
 
-    private static IEnumerable<Measurement<int>> SinkMeasurements(SinkCatalog sinks, SinkCircuits circuits, Func<int, int> value)
+    private static IEnumerable<Measurement<int>> FailingPartitions(SinkCatalog sinks, BackingOffPartitions backingOff)
     {
         foreach (var sink in sinks.Names)
         {
-            yield return new Measurement<int>(value(circuits.FailingPartitions(sink)), new KeyValuePair<string, object?>(GatewayMetrics.SinkTag, sink));
+            yield return new Measurement<int>(backingOff.FailingPartitions(sink), new KeyValuePair<string, object?>(GatewayMetrics.SinkTag, sink));
         }
     }
 

@@ -10,7 +10,8 @@ public static class ExternalProgram
     {
         var start = new ProcessStartInfo(ExternalTools.Find(tool) ?? tool, arguments)
         {
-            RedirectStandardInput = standardInput is not null,
+            // Always redirected and closed: a tool must never read the test runner's own input.
+            RedirectStandardInput = true,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
@@ -22,8 +23,9 @@ public static class ExternalProgram
         if (standardInput is not null)
         {
             await process.StandardInput.WriteAsync(standardInput);
-            process.StandardInput.Close();
         }
+
+        process.StandardInput.Close();
 
         using var deadline = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(60));
         try

@@ -86,7 +86,7 @@ public sealed class MqttInteropTests(MqttClusterFixture fixture)
         var deviceId = MqttTestClient.NewDeviceId("paho");
         var secret = await fixture.ProvisionAsync(deviceId);
 
-        var result = await ExternalProcess.RunAsync(DebianPython, ["-c", PahoScript, Port(fixture.Port), deviceId, secret, protocol, Messages.ToString(CultureInfo.InvariantCulture)]);
+        var result = await ExternalProgram.RunAsync(DebianPython, ["-c", PahoScript, Port(fixture.Port), deviceId, secret, protocol, Messages.ToString(CultureInfo.InvariantCulture)]);
 
         Assert.True(result.ExitCode == 0, result.Output);
         Assert.Contains($"acknowledged {Messages}", result.Output);
@@ -117,17 +117,17 @@ public sealed class MqttInteropTests(MqttClusterFixture fixture)
 
     private static string Port(int port) => port.ToString(CultureInfo.InvariantCulture);
 
-    private static Task<ExternalProcess.Result> MosquittoPubAsync(string[] arguments, string deviceId)
+    private static Task<(int ExitCode, string Output)> MosquittoPubAsync(string[] arguments, string deviceId)
     {
         // -l: one message per input line, on one connection, in order.
         var lines = string.Concat(Enumerable.Range(0, Messages).Select(n => $$"""{"n":{{n}}}""" + "\n"));
-        return ExternalProcess.RunAsync("mosquitto_pub",
+        return ExternalProgram.RunAsync("mosquitto_pub",
             ["-h", "127.0.0.1", "-i", "mosq-" + Guid.NewGuid().ToString("N")[..8], "-t", $"devices/{deviceId}/telemetry", "-l", .. arguments], lines);
     }
 
     // -m: one QoS 1 message; unlike -l, a refused client gives up instead of reconnecting.
-    private static Task<ExternalProcess.Result> MosquittoPubOneAsync(string[] arguments, string deviceId) =>
-        ExternalProcess.RunAsync("mosquitto_pub",
+    private static Task<(int ExitCode, string Output)> MosquittoPubOneAsync(string[] arguments, string deviceId) =>
+        ExternalProgram.RunAsync("mosquitto_pub",
             ["-h", "127.0.0.1", "-i", "mosq-" + Guid.NewGuid().ToString("N")[..8], "-t", $"devices/{deviceId}/telemetry", "-q", "1", "-m", "{}", .. arguments],
             timeout: TimeSpan.FromSeconds(15));
 

@@ -1,13 +1,12 @@
 using System.Collections.Concurrent;
-using Gateway.Partitions;
 
-namespace Gateway.Sinks;
+namespace Gateway.Partitions;
 
 /// <summary>
-/// Which partitions are backing off after failed deliveries, per sink: a sink's circuit is open while any
-/// of its partitions waits to retry. Partition grains report; metrics and operators read.
+/// Which partitions are backing off after failed deliveries, per sink (the circuit breaker is
+/// <see cref="Gateway.Sinks.SinkCircuit"/>). Partition grains report; metrics and operators read.
 /// </summary>
-public sealed class SinkCircuits
+public sealed class BackingOffPartitions
 {
     private readonly ConcurrentDictionary<PartitionKey, byte> _failing = new();
 
