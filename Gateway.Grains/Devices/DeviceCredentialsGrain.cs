@@ -41,10 +41,7 @@ public sealed partial class DeviceCredentialsGrain(
             return;
         }
 
-        state.State.Hash = null;
-        state.State.Salt = null;
-        state.State.ChangedAt = time.GetUtcNow();
-        await state.WriteStateAsync();
+        await WriteAsync(salt: null, hash: null);
         LogRevoked(logger, this.GetPrimaryKeyString());
     }
 
@@ -68,14 +65,28 @@ public sealed partial class DeviceCredentialsGrain(
     {
         var secret = Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(SecretBytes));
         var salt = RandomNumberGenerator.GetBytes(SaltBytes);
-        state.State.Salt = salt;
-        state.State.Hash = Hash(salt, secret);
-        state.State.ChangedAt = time.GetUtcNow();
 
         // Written before the secret is returned: a secret the caller holds always verifies.
-        await state.WriteStateAsync();
+        await WriteAsync(salt, Hash(salt, secret));
         LogSecretChanged(logger, this.GetPrimaryKeyString());
         return secret;
+    }
+
+    // Memory and storage never disagree: a failed write puts the previous credentials back.
+    private async Task WriteAsync(byte[]? salt, byte[]? hash)
+    {
+        var current = state.State;
+        var (previousSalt, previousHash, previousChangedAt) = (current.Salt, current.Hash, current.ChangedAt);
+        (current.Salt, current.Hash, current.ChangedAt) = (salt, hash, time.GetUtcNow());
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            (current.Salt, current.Hash, current.ChangedAt) = (previousSalt, previousHash, previousChangedAt);
+            throw;
+        }
     }
 
     private void EnsureValidDeviceId()
