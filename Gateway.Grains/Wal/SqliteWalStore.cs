@@ -132,25 +132,21 @@ public sealed class SqliteWalStore : IWalStore, IDisposable
     public async Task AckAsync(IReadOnlyList<WalRecord> records)
     {
         ArgumentNullException.ThrowIfNull(records);
-        await Writer.Submit(new WalCall<int>((commands, now) => commands.MarkAcked(records, now))).ConfigureAwait(false);
-        long bytes = 0;
-        foreach (var record in records)
-        {
-            bytes += record.Payload.Length;
-        }
-
-        Interlocked.Add(ref _inFlightRecords, -records.Count);
-        Interlocked.Add(ref _ackedRecords, records.Count);
+        // Counted by what the update changed: a record recovered meanwhile was not acked here.
+        var (acked, bytes) = await Writer.Submit(
+            new WalCall<(int, long)>((commands, now) => commands.MarkAcked(records, now))).ConfigureAwait(false);
+        Interlocked.Add(ref _inFlightRecords, -acked);
+        Interlocked.Add(ref _ackedRecords, acked);
         Interlocked.Add(ref _pendingBytes, -bytes);
     }
 
     /// <inheritdoc />
     public async Task<int> FailAsync(IReadOnlyList<WalRecord> records, DeliveryFailure failure)
     {
-        var (dead, deadBytes) = await Writer.Submit(
-            new WalCall<(int, long)>((commands, now) => commands.MarkFailed(records, failure, now))).ConfigureAwait(false);
-        Interlocked.Add(ref _inFlightRecords, -records.Count);
-        Interlocked.Add(ref _enqueuedRecords, records.Count - dead);
+        var (requeued, dead, deadBytes) = await Writer.Submit(
+            new WalCall<(int, int, long)>((commands, now) => commands.MarkFailed(records, failure, now))).ConfigureAwait(false);
+        Interlocked.Add(ref _inFlightRecords, -(requeued + dead));
+        Interlocked.Add(ref _enqueuedRecords, requeued);
         Interlocked.Add(ref _deadRecords, dead);
         Interlocked.Add(ref _pendingBytes, -deadBytes);
         return dead;

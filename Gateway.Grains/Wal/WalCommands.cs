@@ -168,21 +168,30 @@ internal sealed class WalCommands : IDisposable
         return records;
     }
 
-    public int MarkAcked(IReadOnlyList<WalRecord> records, long nowMs)
+    /// <returns>How many of the records were InFlight and are now Acked, and their payload bytes.</returns>
+    public (int Records, long Bytes) MarkAcked(IReadOnlyList<WalRecord> records, long nowMs)
     {
         var changed = 0;
+        long bytes = 0;
         _markAcked.Parameters[1].Value = nowMs;
         foreach (var record in records)
         {
             _markAcked.Parameters[0].Value = record.DeliveryId;
-            changed += _markAcked.ExecuteNonQuery();
+            if (_markAcked.ExecuteNonQuery() == 1)
+            {
+                changed++;
+                bytes += record.Payload.Length;
+            }
         }
 
-        return changed;
+        return (changed, bytes);
     }
 
-    /// <returns>How many of the records became Dead, and their payload bytes.</returns>
-    public (int Records, long Bytes) MarkFailed(IReadOnlyList<WalRecord> records, DeliveryFailure failure, long nowMs)
+    /// <returns>
+    /// Of the records that were InFlight: how many went back to Enqueued, how many became Dead, and the
+    /// Dead ones' payload bytes. A record no longer InFlight (recovered meanwhile) is left as it is.
+    /// </returns>
+    public (int Requeued, int Dead, long DeadBytes) MarkFailed(IReadOnlyList<WalRecord> records, DeliveryFailure failure, long nowMs)
     {
         var p = _markFailed.Parameters;
         p[1].Value = failure.Permanent;
@@ -191,20 +200,26 @@ internal sealed class WalCommands : IDisposable
         p[5].Value = failure.NextAttemptAt.ToUnixTimeMilliseconds();
         p[6].Value = failure.Error;
         p[7].Value = nowMs;
+        var requeued = 0;
         var dead = 0;
         long deadBytes = 0;
         foreach (var record in records)
         {
             p[0].Value = record.DeliveryId;
             p[3].Value = record.ReceivedAt.ToUnixTimeMilliseconds();
-            if (_markFailed.ExecuteScalar() is long state && state == (long)DeliveryState.Dead)
+            switch (_markFailed.ExecuteScalar())
             {
-                dead++;
-                deadBytes += record.Payload.Length;
+                case long state when state == (long)DeliveryState.Dead:
+                    dead++;
+                    deadBytes += record.Payload.Length;
+                    break;
+                case long:
+                    requeued++;
+                    break;
             }
         }
 
-        return (dead, deadBytes);
+        return (requeued, dead, deadBytes);
     }
 
     public int RecoverInFlight(PartitionKey partition, long nowMs)

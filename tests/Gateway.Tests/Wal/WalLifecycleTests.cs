@@ -91,6 +91,26 @@ public sealed class WalLifecycleTests
     }
 
     [Fact]
+    public async Task Acks_and_failures_of_records_recovered_meanwhile_change_neither_the_wal_nor_its_counts()
+    {
+        using var wal = new WalFixture();
+        await wal.Store.AppendAsync(WalFixture.Append("a", 1, 3, Partition));
+        var stale = await wal.Store.LeaseAsync(Partition, 10);
+        await wal.Store.RecoverInFlightAsync(Partition);
+        var now = DateTimeOffset.UtcNow;
+
+        await wal.Store.AckAsync(stale);
+        Assert.Equal(0, await wal.Store.FailAsync(stale, new DeliveryFailure("late", Permanent: true, now, 1, now)));
+
+        var statistics = wal.Store.GetStatistics();
+        Assert.Equal(3, statistics.PendingRecords);
+        Assert.Equal(3, statistics.EnqueuedRecords);
+        Assert.Equal(0, statistics.AckedRecords);
+        Assert.Equal(0, statistics.DeadRecords);
+        Assert.Equal(3, WalDatabase.CountDeliveries(wal.Database.FilePath, "file", (int)DeliveryState.Enqueued));
+    }
+
+    [Fact]
     public async Task Reopen_counts_pending_records_and_partitions_from_the_file()
     {
         using var wal = new WalFixture();
