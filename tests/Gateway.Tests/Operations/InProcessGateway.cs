@@ -28,8 +28,8 @@ public sealed class InProcessGateway : IAsyncLifetime
     /// <summary>Every span the gateway finished, in the order they ended.</summary>
     public SpanCollection Spans { get; } = new();
 
-    /// <summary>The cloud endpoint the HTTP sink posts to.</summary>
-    public RecordingHttpServer Upstream { get; } = new();
+    /// <summary>The cloud endpoint the HTTP sink posts to, over HTTPS with a test CA.</summary>
+    public CloudReceiver Upstream { get; private set; } = null!;
 
     public HttpClient Http { get; private set; } = null!;
 
@@ -40,6 +40,8 @@ public sealed class InProcessGateway : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
+        var certificates = new TestCertificates(_directory.Combine("certificates"));
+        Upstream = await CloudReceiver.StartAsync(certificates.Server);
         var httpPort = FreePort.Next();
         var operationsPort = FreePort.Next();
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
@@ -59,7 +61,7 @@ public sealed class InProcessGateway : IAsyncLifetime
             ["Gateway:Sinks:1:Name"] = UpstreamSink,
             ["Gateway:Sinks:1:Type"] = "http",
             ["Gateway:Sinks:1:Url"] = Upstream.Url.ToString(),
-            ["Gateway:Sinks:1:AllowInsecure"] = "true",
+            ["Gateway:Sinks:1:CaCertificatePath"] = certificates.CaPath,
         });
         builder.AddGatewaySilo();
         builder.AddGatewayListeners();
@@ -90,7 +92,11 @@ public sealed class InProcessGateway : IAsyncLifetime
             await _app.DisposeAsync();
         }
 
-        Upstream.Dispose();
+        if (Upstream is not null)
+        {
+            await Upstream.DisposeAsync();
+        }
+
         _directory.Dispose();
     }
 

@@ -56,9 +56,9 @@ public sealed class TracingTests(InProcessGateway gateway)
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         var messageId = (await response.AcceptedIdsAsync()).Single();
 
-        RecordedRequest? upstream = null;
+        ReceivedBatch? upstream = null;
         await Eventually.TrueAsync(
-            () => (upstream = gateway.Upstream.Requests.FirstOrDefault(r => r.Body.Contains(messageId, StringComparison.Ordinal))) is not null,
+            () => (upstream = gateway.Upstream.Requests.FirstOrDefault(r => r.Records.Any(record => record.GetProperty("messageId").GetString() == messageId))) is not null,
             "the upstream request holding the message");
         Assert.NotNull(upstream!.TraceParent);
         Assert.Equal(deviceTrace.ToHexString(), upstream.TraceParent!.Split('-')[1]);
