@@ -155,8 +155,7 @@ public sealed partial class PartitionGrain(
             _mayHoldInFlight = true;
             _lastError = error.Message;
             var delay = _backoff.Next(++_consecutiveFailures);
-            _retryAt = time.GetUtcNow() + delay;
-            backingOff.Failing(_key);
+            BackOff(time.GetUtcNow() + delay);
             LogWalFailed(logger, error, _key.Sink, _key.Partition, delay);
             ScheduleSend(delay);
         }
@@ -211,9 +210,7 @@ public sealed partial class PartitionGrain(
         var batch = await wal.LeaseAsync(_key, _retryBatchSize ?? _options.BatchSize);
         if (batch.Count == 0)
         {
-            _retryAt = null;
-            _retryBatchSize = null;
-            backingOff.Recovered(_key);
+            StopBackingOff();
             _idle = true;
             return (false, DeliveryOutcome.Delivered);
         }
@@ -237,9 +234,7 @@ public sealed partial class PartitionGrain(
 
             _delivered += batch.Count;
             _consecutiveFailures = 0;
-            _retryAt = null;
-            _retryBatchSize = null;
-            backingOff.Recovered(_key);
+            StopBackingOff();
             ScheduleSend(TimeSpan.Zero);
             return (true, result.Outcome);
         }
@@ -265,18 +260,32 @@ public sealed partial class PartitionGrain(
 
         if (permanent)
         {
-            backingOff.Recovered(_key);
+            // The sink answered and will never take these: nothing to back off from.
+            StopBackingOff();
         }
         else
         {
-            backingOff.Failing(_key);
+            BackOff(now + delay);
+            // A retry takes exactly the failed batch again, unless some of it is Dead now.
+            _retryBatchSize = dead > 0 ? null : batch.Count;
         }
 
         LogDeliveryFailed(logger, batch.Count, _key.Sink, _key.Partition, delay, error);
-        _retryAt = permanent ? null : now + delay;
-        _retryBatchSize = permanent || dead > 0 ? null : batch.Count;
         ScheduleSend(delay);
         return (true, result.Outcome);
+    }
+
+    private void BackOff(DateTimeOffset retryAt)
+    {
+        _retryAt = retryAt;
+        backingOff.Failing(_key);
+    }
+
+    private void StopBackingOff()
+    {
+        _retryAt = null;
+        _retryBatchSize = null;
+        backingOff.Recovered(_key);
     }
 
     private void WakeSiblingPartitions()
