@@ -3,6 +3,7 @@ using Gateway.Partitions;
 using Gateway.Routing;
 using Gateway.Sinks;
 using Gateway.Storage;
+using Gateway.Tail;
 using Gateway.Telemetry;
 using Gateway.Wal;
 using Microsoft.Extensions.DependencyInjection;
@@ -14,12 +15,17 @@ namespace Gateway;
 /// <summary>Registers the grains' services: options, the SQLite WAL, routing, sinks and background work.</summary>
 public static class GatewayGrainsExtensions
 {
+    private const int TailQueues = 2;
+
     /// <summary>Adds the gateway's grain-side services to a silo.</summary>
     public static ISiloBuilder AddGatewayGrains(this ISiloBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.AddGatewayGrains();
         builder.AddStartupTask<PendingPartitionsStartupTask>();
+        // Live tails ride memory streams: best effort by design (the WAL is the durable record), few queues so an
+        // idle gateway polls little. Subscriptions live in the grain storage named PubSubStore.
+        builder.AddMemoryStreams(TailStreams.Provider, streams => streams.ConfigurePartitioning(TailQueues));
         return builder;
     }
 

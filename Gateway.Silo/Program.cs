@@ -1,5 +1,6 @@
 using Gateway.Ingest.Http;
 using Gateway.Ingest.Mqtt;
+using Gateway.Silo.Admin;
 using Gateway.Silo.Dashboard;
 using Gateway.Silo.Health;
 using Gateway.Silo.Hosting;
@@ -14,12 +15,14 @@ builder.AddMqttIngest();
 builder.AddGatewayHealth();
 builder.AddGatewayTelemetry();
 builder.AddGatewayDashboard();
+builder.AddGatewayAdmin();
 
 var app = builder.Build();
 app.MapGatewayMetrics();
 app.MapGatewayDashboard();
 app.MapTelemetryIngest();
 app.MapHealthProbes();
+app.MapGatewayAdmin();
 
 try
 {

@@ -3,10 +3,12 @@ using System.Globalization;
 using Gateway.Partitions;
 using Gateway.Routing;
 using Gateway.Storage;
+using Gateway.Tail;
 using Gateway.Telemetry;
 using Gateway.Wal;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Orleans.Streams;
 
 namespace Gateway.Devices;
 
@@ -27,6 +29,8 @@ public sealed partial class DeviceGrain(
     ILogger<DeviceGrain> logger) : Grain, IDeviceGrain
 {
     private const int MaxCachedTopics = 64;
+    private const int MaxPendingTailPublishes = 32;
+    private static readonly TimeSpan DirectoryRefresh = TimeSpan.FromMinutes(1);
     private readonly DeviceOptions _options = deviceOptions.Value;
     private string _deviceId = "";
     private string _messageIdPrefix = "";
@@ -35,6 +39,9 @@ public sealed partial class DeviceGrain(
     private long _lastSequence;
     private bool _stateChanged;
     private bool _counted;
+    private DateTimeOffset? _directoryLastSeen;
+    private int _pendingTailPublishes;
+    private IAsyncStream<TailedMessage>? _tailStream;
 
     /// <inheritdoc />
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
@@ -134,6 +141,8 @@ public sealed partial class DeviceGrain(
                 return Refuse(AcceptResult.Refused(RefusalReason.StorageUnavailable,
                     "The gateway could not store the messages; nothing was stored, retry later.") with { RetryAfter = pressure.RetryAfter }, activity);
             }
+
+            PublishToTail(toStore);
         }
 
         var current = state.State;
@@ -149,13 +158,19 @@ public sealed partial class DeviceGrain(
     }
 
     /// <inheritdoc />
-    public Task<DeviceStatus> GetStatusAsync()
+    public async Task<DeviceStatus> GetStatusAsync()
     {
         var current = state.State;
-        var partition = DeviceId.IsValid(_deviceId) ? router.PartitionOf(_deviceId) : -1;
-        return Task.FromResult(new DeviceStatus(
+        var valid = DeviceId.IsValid(_deviceId);
+        var counts = valid ? await wal.GetDeviceDeliveryCountsAsync(_deviceId) : new DeviceDeliveryCounts(0, 0);
+        return new DeviceStatus(
             _deviceId, current.FirstSeen, current.LastSeen, current.AcceptedCount, current.DuplicateCount,
-            current.RefusedCount, _lastSequence, partition));
+            current.RefusedCount, _lastSequence, valid ? router.PartitionOf(_deviceId) : -1)
+        {
+            Disabled = current.Disabled,
+            BufferedCount = counts.Buffered,
+            DeadCount = counts.Dead,
+        };
     }
 
     private AcceptResult? Validate(IReadOnlyList<IncomingMessage> messages, out string[] contentTypes)
@@ -165,6 +180,11 @@ public sealed partial class DeviceGrain(
         {
             return AcceptResult.Refused(RefusalReason.InvalidDeviceId,
                 $"The device id must be 1-{DeviceId.MaxLength} letters, digits, '-', '_' or '.', starting with a letter or digit.");
+        }
+
+        if (state.State.Disabled)
+        {
+            return AcceptResult.Refused(RefusalReason.DeviceDisabled, $"Device '{_deviceId}' is disabled by an operator; nothing it sends is stored.");
         }
 
         if (messages.Count == 0)
@@ -239,6 +259,7 @@ public sealed partial class DeviceGrain(
         try
         {
             await state.WriteStateAsync(cancellationToken);
+            await RecordInDirectoryAsync(force: false);
         }
         catch (Exception error) when (error is not OperationCanceledException)
         {
@@ -252,4 +273,96 @@ public sealed partial class DeviceGrain(
 
     [LoggerMessage(EventId = 2002, Level = LogLevel.Warning, Message = "Writing the state of device {DeviceId} failed; it is retried at the next flush")]
     private static partial void LogStateWriteFailed(ILogger logger, Exception error, string deviceId);
+
+    /// <inheritdoc />
+    public async Task<DeviceStatus> SetDisabledAsync(bool disabled)
+    {
+        if (!DeviceId.IsValid(_deviceId))
+        {
+            throw new ArgumentException($"'{_deviceId}' is not a valid device id.");
+        }
+
+        if (state.State.Disabled != disabled)
+        {
+            // Written now, not at the next flush: the operator is told it is done only once it survives a restart.
+            state.State.Disabled = disabled;
+            try
+            {
+                await state.WriteStateAsync();
+            }
+            catch
+            {
+                state.State.Disabled = !disabled;
+                throw;
+            }
+
+            _stateChanged = false;
+            LogDisabledChanged(logger, _deviceId, disabled);
+        }
+
+        await RecordInDirectoryAsync(force: true);
+        return await GetStatusAsync();
+    }
+
+    // The directory lists devices for the admin API. Rewritten at most once per DirectoryRefresh per device, so
+    // its last-seen lags by up to that much while the grain's own status is exact, and the WAL carries one
+    // small write per device per refresh whatever the message rate.
+    private async Task RecordInDirectoryAsync(bool force)
+    {
+        var current = state.State;
+        if (!DeviceId.IsValid(_deviceId)
+            || (!force && _directoryLastSeen is { } recorded && current.LastSeen is { } seen && seen - recorded < DirectoryRefresh))
+        {
+            return;
+        }
+
+        await wal.RecordDeviceAsync(new DeviceDirectoryEntry(_deviceId, current.FirstSeen, current.LastSeen));
+        _directoryLastSeen = current.LastSeen ?? DateTimeOffset.MinValue;
+    }
+
+    // After the commit and never awaited: a tail viewer, or the stream queue being slow, must not hold up ingest.
+    // Publishes waiting on the stream queue are bounded per device; beyond that the tail misses messages, the WAL none.
+    private void PublishToTail(List<WalMessage> stored)
+    {
+        if (_pendingTailPublishes >= MaxPendingTailPublishes)
+        {
+            metrics.TailDropped(stored.Count);
+            return;
+        }
+
+        var messages = new List<TailedMessage>(stored.Count);
+        foreach (var message in stored)
+        {
+            messages.Add(new TailedMessage(message.MessageId, _deviceId, message.Sequence, message.Topic, message.ContentType,
+                message.ReceivedAt, message.Payload, message.TraceParent));
+        }
+
+        _pendingTailPublishes++;
+        _ = PublishToTailAsync(messages);
+    }
+
+    private async Task PublishToTailAsync(List<TailedMessage> messages)
+    {
+        try
+        {
+            _tailStream ??= this.GetStreamProvider(TailStreams.Provider)
+                .GetStream<TailedMessage>(StreamId.Create(TailStreams.Namespace, router.PartitionOf(_deviceId)));
+            await _tailStream.OnNextBatchAsync(messages);
+        }
+        catch (Exception error)
+        {
+            metrics.TailDropped(messages.Count);
+            LogTailPublishFailed(logger, error, _deviceId);
+        }
+        finally
+        {
+            _pendingTailPublishes--;
+        }
+    }
+
+    [LoggerMessage(EventId = 2003, Level = LogLevel.Information, Message = "Device {DeviceId} disabled: {Disabled}")]
+    private static partial void LogDisabledChanged(ILogger logger, string deviceId, bool disabled);
+
+    [LoggerMessage(EventId = 2004, Level = LogLevel.Debug, Message = "Publishing accepted messages of device {DeviceId} to the live tail failed; viewers miss them")]
+    private static partial void LogTailPublishFailed(ILogger logger, Exception error, string deviceId);
 }

@@ -24,4 +24,7 @@ public sealed class DeviceState
 
     /// <summary>Highest sequence given out, as of the last write (the WAL holds the authoritative value).</summary>
     [Id(5)] public long LastSequence { get; set; }
+
+    /// <summary>An operator disabled the device: ingest refuses it until it is enabled.</summary>
+    [Id(6)] public bool Disabled { get; set; }
 }

@@ -39,6 +39,7 @@ public sealed partial class PartitionGrain(
     private bool _mayHoldInFlight;
     private int? _retryBatchSize;
     private bool _waitingForCircuit;
+    private bool _paused;
 
     /// <inheritdoc />
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
@@ -50,6 +51,8 @@ public sealed partial class PartitionGrain(
             LogUnknownSink(logger, _key.Sink, _key.Partition);
             return;
         }
+
+        _paused = await GrainFactory.GetGrain<ISinkControlGrain>(_key.Sink).IsPausedAsync();
 
         // A previous activation may have died mid-send: its InFlight records go back to the head of the queue.
         var recovered = await wal.RecoverInFlightAsync(_key);
@@ -96,7 +99,7 @@ public sealed partial class PartitionGrain(
     /// <inheritdoc />
     public Task<PartitionStatus> GetStatusAsync() =>
         Task.FromResult(new PartitionStatus(_key, _delivered, _deadLettered, _consecutiveFailures, _retryAt, _lastError,
-            _sink is null ? "Unknown" : sinks.CircuitOf(_key.Sink).State.ToString()));
+            _sink is null ? "Unknown" : sinks.CircuitOf(_key.Sink).State.ToString()) { Paused = _paused });
 
     /// <inheritdoc />
     public async Task ReceiveReminder(string reminderName, TickStatus status)
@@ -138,6 +141,12 @@ public sealed partial class PartitionGrain(
 
     private async Task SendNextBatchAsync(CancellationToken cancellationToken)
     {
+        // Paused: lease nothing, so the records wait in the WAL; SetPausedAsync(false) schedules the next send.
+        if (_paused)
+        {
+            return;
+        }
+
         try
         {
             if (_mayHoldInFlight)
@@ -315,6 +324,21 @@ public sealed partial class PartitionGrain(
         {
             return DeliveryResult.Retry($"{error.GetType().Name}: {error.Message}");
         }
+    }
+
+    /// <inheritdoc />
+    public Task SetPausedAsync(bool paused)
+    {
+        _paused = paused;
+        if (!paused && _sink is not null)
+        {
+            // A retry or circuit wait that came due while paused did nothing; start afresh (an open circuit still holds).
+            _retryAt = null;
+            _waitingForCircuit = false;
+            ScheduleSend(TimeSpan.Zero);
+        }
+
+        return Task.CompletedTask;
     }
 
     [LoggerMessage(EventId = 3001, Level = LogLevel.Error, Message = "Partition {Partition} names sink '{Sink}', which is not configured; its records stay in the WAL")]

@@ -19,6 +19,7 @@ public sealed class GatewayMetrics
     private readonly Counter<long> _retries;
     private readonly Counter<long> _deadLetters;
     private readonly UpDownCounter<long> _activeDevices;
+    private readonly Counter<long> _tailDropped;
 
     /// <summary>Creates the instruments on the meter <see cref="GatewayTelemetry.Name"/> of <paramref name="meterFactory"/>.</summary>
     public GatewayMetrics(IMeterFactory meterFactory)
@@ -40,6 +41,8 @@ public sealed class GatewayMetrics
         _retries = Meter.CreateCounter<long>("gateway.delivery.retries", "{record}", "Records whose delivery failed and was scheduled again.");
         _deadLetters = Meter.CreateCounter<long>("gateway.delivery.dead_letters", "{record}", "Records that became Dead (attempts or age exhausted, or a permanent failure).");
         _activeDevices = Meter.CreateUpDownCounter<long>("gateway.devices.active", "{grain}", "Device grains active in this silo.");
+        _tailDropped = Meter.CreateCounter<long>("gateway.tail.dropped", "{message}",
+            "Accepted messages a live tail missed: not published (stream queue busy or failing) or dropped for a slow viewer. The WAL has them all.");
     }
 
     /// <summary>The <c>Gateway</c> meter, for observable instruments registered elsewhere.</summary>
@@ -71,4 +74,7 @@ public sealed class GatewayMetrics
 
     /// <summary>A device grain activated (+1) or deactivated (-1).</summary>
     public void DeviceActivations(int delta) => _activeDevices.Add(delta);
+
+    /// <summary>Records accepted messages a live tail missed; they are stored all the same.</summary>
+    public void TailDropped(int messages) => _tailDropped.Add(messages);
 }

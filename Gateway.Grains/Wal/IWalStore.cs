@@ -53,4 +53,22 @@ public interface IWalStore
 
     /// <summary>Counts of the WAL's content and work.</summary>
     WalStatistics GetStatistics();
+
+    /// <summary>A message and every delivery's state history, or null when the WAL does not hold it (never stored, or compacted).</summary>
+    Task<MessageLifecycle?> GetMessageLifecycleAsync(string messageId);
+
+    /// <summary>Each partition of <paramref name="sink"/> that holds Enqueued, InFlight or Dead deliveries, by partition number.</summary>
+    Task<IReadOnlyList<PartitionDepth>> GetPartitionDepthsAsync(string sink);
+
+    /// <summary>How many of the device's deliveries are buffered and dead.</summary>
+    Task<DeviceDeliveryCounts> GetDeviceDeliveryCountsAsync(string deviceId);
+
+    /// <summary>Adds the device to the directory or moves its seen times forward (first seen is kept); committed on return.</summary>
+    Task RecordDeviceAsync(DeviceDirectoryEntry entry);
+
+    /// <summary>Devices of the directory by id after <paramref name="after"/>, optionally only those seen at or after <paramref name="seenSince"/>.</summary>
+    Task<IReadOnlyList<DeviceDirectoryEntry>> ListDevicesAsync(string? after, DateTimeOffset? seenSince, int limit);
+
+    /// <summary>The database's size on disk and the oldest undelivered message.</summary>
+    Task<WalStorage> GetStorageAsync();
 }

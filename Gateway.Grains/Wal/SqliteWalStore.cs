@@ -1,5 +1,6 @@
 using System.Text;
 using Gateway.DeadLetters;
+using Gateway.Devices;
 using System.Diagnostics;
 using Gateway.Partitions;
 using Gateway.Storage;
@@ -302,4 +303,204 @@ public sealed class SqliteWalStore : IWalStore, IDisposable
     }
 
     private WalWriter Writer => _writer ?? throw new InvalidOperationException("The WAL store is not open.");
+
+    /// <inheritdoc />
+    public Task<MessageLifecycle?> GetMessageLifecycleAsync(string messageId)
+    {
+        // Found through the (device, sequence) index the WAL already keeps, so message ids need no index of their own.
+        if (!MessageId.TryParse(messageId, out var deviceId, out var sequence))
+        {
+            return Task.FromResult<MessageLifecycle?>(null);
+        }
+
+        using var connection = _database.Open();
+        using var message = connection.CreateCommand();
+        message.CommandText = """
+            SELECT seq, topic, content_type, length(payload), received_at, trace_parent FROM wal_message
+            WHERE device_id = $device_id AND device_sequence = $sequence AND message_id = $message_id
+            """;
+        message.Parameters.AddWithValue("$device_id", deviceId);
+        message.Parameters.AddWithValue("$sequence", sequence);
+        message.Parameters.AddWithValue("$message_id", messageId);
+        long seq;
+        string topic, contentType;
+        int payloadBytes;
+        DateTimeOffset receivedAt;
+        string? traceParent;
+        using (var reader = message.ExecuteReader())
+        {
+            if (!reader.Read())
+            {
+                return Task.FromResult<MessageLifecycle?>(null);
+            }
+
+            (seq, topic, contentType, payloadBytes) = (reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetInt32(3));
+            receivedAt = FromMilliseconds(reader.GetInt64(4));
+            traceParent = reader.IsDBNull(5) ? null : reader.GetString(5);
+        }
+
+        var events = ReadDeliveryEvents(connection, seq);
+        using var deliveries = connection.CreateCommand();
+        deliveries.CommandText = """
+            SELECT id, sink, partition, state, attempts, next_attempt_at, first_error, last_error, updated_at
+            FROM wal_delivery WHERE message_seq = $seq ORDER BY id
+            """;
+        deliveries.Parameters.AddWithValue("$seq", seq);
+        var lifecycles = new List<DeliveryLifecycle>();
+        using (var reader = deliveries.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                var id = reader.GetInt64(0);
+                lifecycles.Add(new DeliveryLifecycle(
+                    id, reader.GetString(1), reader.GetInt32(2), (DeliveryState)reader.GetInt32(3), reader.GetInt32(4),
+                    reader.IsDBNull(5) ? null : FromMilliseconds(reader.GetInt64(5)),
+                    reader.IsDBNull(6) ? null : reader.GetString(6), reader.IsDBNull(7) ? null : reader.GetString(7),
+                    FromMilliseconds(reader.GetInt64(8)), events.GetValueOrDefault(id) ?? []));
+            }
+        }
+
+        return Task.FromResult<MessageLifecycle?>(
+            new MessageLifecycle(messageId, deviceId, sequence, topic, contentType, payloadBytes, receivedAt, traceParent, lifecycles));
+    }
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<PartitionDepth>> GetPartitionDepthsAsync(string sink)
+    {
+        using var connection = _database.Open();
+        using var command = connection.CreateCommand();
+        // One branch per state, so each reads its own partial index instead of the whole delivery table.
+        command.CommandText = """
+            SELECT d.partition, d.state, count(*), min(m.received_at), max(d.attempts), min(d.next_attempt_at)
+            FROM wal_delivery d JOIN wal_message m ON m.seq = d.message_seq WHERE d.sink = $sink AND d.state = 0 GROUP BY d.partition
+            UNION ALL
+            SELECT d.partition, d.state, count(*), min(m.received_at), max(d.attempts), NULL
+            FROM wal_delivery d JOIN wal_message m ON m.seq = d.message_seq WHERE d.sink = $sink AND d.state = 1 GROUP BY d.partition
+            UNION ALL
+            SELECT d.partition, d.state, count(*), NULL, 0, NULL
+            FROM wal_delivery d WHERE d.sink = $sink AND d.state = 3 GROUP BY d.partition
+            """;
+        command.Parameters.AddWithValue("$sink", sink);
+        var depths = new SortedDictionary<int, PartitionDepth>();
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            var partition = reader.GetInt32(0);
+            var count = reader.GetInt64(2);
+            DateTimeOffset? oldest = reader.IsDBNull(3) ? null : FromMilliseconds(reader.GetInt64(3));
+            DateTimeOffset? next = reader.IsDBNull(5) ? null : FromMilliseconds(reader.GetInt64(5));
+            var depth = depths.GetValueOrDefault(partition) ?? new PartitionDepth(partition, 0, 0, 0, null, 0, null);
+            depth = (DeliveryState)reader.GetInt32(1) switch
+            {
+                DeliveryState.Enqueued => depth with { Enqueued = count, NextAttemptAt = next },
+                DeliveryState.InFlight => depth with { InFlight = count },
+                _ => depth with { Dead = count },
+            };
+            depths[partition] = depth with
+            {
+                OldestPendingReceivedAt = Earliest(depth.OldestPendingReceivedAt, oldest),
+                MaxAttempts = Math.Max(depth.MaxAttempts, reader.GetInt32(4)),
+            };
+        }
+
+        return Task.FromResult<IReadOnlyList<PartitionDepth>>([.. depths.Values]);
+    }
+
+    /// <inheritdoc />
+    public Task<DeviceDeliveryCounts> GetDeviceDeliveryCountsAsync(string deviceId)
+    {
+        using var connection = _database.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT coalesce(sum(CASE WHEN d.state IN (0, 1) THEN 1 ELSE 0 END), 0), coalesce(sum(CASE WHEN d.state = 3 THEN 1 ELSE 0 END), 0)
+            FROM wal_message m JOIN wal_delivery d ON d.message_seq = m.seq WHERE m.device_id = $device_id
+            """;
+        command.Parameters.AddWithValue("$device_id", deviceId);
+        using var reader = command.ExecuteReader();
+        reader.Read();
+        return Task.FromResult(new DeviceDeliveryCounts(reader.GetInt64(0), reader.GetInt64(1)));
+    }
+
+    /// <inheritdoc />
+    public Task RecordDeviceAsync(DeviceDirectoryEntry entry)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        return Writer.Submit(new WalCall<int>((commands, _) => commands.RecordDevice(entry)));
+    }
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<DeviceDirectoryEntry>> ListDevicesAsync(string? after, DateTimeOffset? seenSince, int limit)
+    {
+        using var connection = _database.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT device_id, first_seen, last_seen FROM wal_device_directory
+            WHERE device_id > $after AND ($seen_since IS NULL OR last_seen >= $seen_since)
+            ORDER BY device_id LIMIT $limit
+            """;
+        command.Parameters.AddWithValue("$after", after ?? "");
+        command.Parameters.AddWithValue("$seen_since", (object?)seenSince?.ToUnixTimeMilliseconds() ?? DBNull.Value);
+        command.Parameters.AddWithValue("$limit", limit);
+        var devices = new List<DeviceDirectoryEntry>();
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            devices.Add(new DeviceDirectoryEntry(
+                reader.GetString(0),
+                reader.IsDBNull(1) ? null : FromMilliseconds(reader.GetInt64(1)),
+                reader.IsDBNull(2) ? null : FromMilliseconds(reader.GetInt64(2))));
+        }
+
+        return Task.FromResult<IReadOnlyList<DeviceDirectoryEntry>>(devices);
+    }
+
+    /// <inheritdoc />
+    public Task<WalStorage> GetStorageAsync()
+    {
+        using var connection = _database.Open();
+        using var command = connection.CreateCommand();
+        // The oldest pending message is the one with the lowest WAL order among each state's partial index.
+        command.CommandText = """
+            SELECT (SELECT page_count FROM pragma_page_count()) * (SELECT page_size FROM pragma_page_size()),
+                   (SELECT received_at FROM wal_message WHERE seq = (
+                       SELECT min(message_seq) FROM (
+                           SELECT min(message_seq) AS message_seq FROM wal_delivery WHERE state = 0
+                           UNION ALL
+                           SELECT min(message_seq) FROM wal_delivery WHERE state = 1)))
+            """;
+        using var reader = command.ExecuteReader();
+        reader.Read();
+        var journal = new FileInfo(_database.FilePath + "-wal");
+        var bytes = reader.GetInt64(0) + (journal.Exists ? journal.Length : 0);
+        return Task.FromResult(new WalStorage(bytes, reader.IsDBNull(1) ? null : FromMilliseconds(reader.GetInt64(1))));
+    }
+
+    private static Dictionary<long, List<DeliveryEvent>> ReadDeliveryEvents(SqliteConnection connection, long messageSeq)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT delivery_id, at, from_state, to_state, attempts, error FROM wal_delivery_event
+            WHERE delivery_id IN (SELECT id FROM wal_delivery WHERE message_seq = $seq) ORDER BY id
+            """;
+        command.Parameters.AddWithValue("$seq", messageSeq);
+        var events = new Dictionary<long, List<DeliveryEvent>>();
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            var deliveryId = reader.GetInt64(0);
+            if (!events.TryGetValue(deliveryId, out var list))
+            {
+                events[deliveryId] = list = [];
+            }
+
+            list.Add(new DeliveryEvent(FromMilliseconds(reader.GetInt64(1)), (DeliveryState)reader.GetInt32(2), (DeliveryState)reader.GetInt32(3),
+                reader.GetInt32(4), reader.IsDBNull(5) ? null : reader.GetString(5)));
+        }
+
+        return events;
+    }
+
+    private static DateTimeOffset FromMilliseconds(long milliseconds) => DateTimeOffset.FromUnixTimeMilliseconds(milliseconds);
+
+    private static DateTimeOffset? Earliest(DateTimeOffset? a, DateTimeOffset? b) => a is null ? b : b is null ? a : a < b ? a : b;
 }

@@ -338,4 +338,22 @@ internal sealed class WalCommands : IDisposable
         _all.Add(command);
         return command;
     }
+
+    /// <summary>Adds a device to the directory or moves its seen times forward, keeping the first first-seen.</summary>
+    public int RecordDevice(DeviceDirectoryEntry entry)
+    {
+        using var upsert = AdHoc();
+        upsert.CommandText = """
+            INSERT INTO wal_device_directory (device_id, first_seen, last_seen) VALUES ($device_id, $first_seen, $last_seen)
+            ON CONFLICT (device_id) DO UPDATE SET
+                first_seen = coalesce(wal_device_directory.first_seen, excluded.first_seen),
+                last_seen = CASE
+                    WHEN excluded.last_seen IS NOT NULL AND (wal_device_directory.last_seen IS NULL OR excluded.last_seen > wal_device_directory.last_seen)
+                    THEN excluded.last_seen ELSE wal_device_directory.last_seen END
+            """;
+        upsert.Parameters.AddWithValue("$device_id", entry.DeviceId);
+        upsert.Parameters.AddWithValue("$first_seen", (object?)entry.FirstSeen?.ToUnixTimeMilliseconds() ?? DBNull.Value);
+        upsert.Parameters.AddWithValue("$last_seen", (object?)entry.LastSeen?.ToUnixTimeMilliseconds() ?? DBNull.Value);
+        return upsert.ExecuteNonQuery();
+    }
 }

@@ -27,6 +27,7 @@ internal static class Problems
         RefusalReason.EmptyBatch => BadRequest("empty-batch", result.Detail!),
         RefusalReason.MalformedJson => BadRequest("malformed-json", result.Detail!),
         RefusalReason.PayloadTooLarge => PayloadTooLarge(result.Detail!),
+        RefusalReason.DeviceDisabled => Problem(StatusCodes.Status403Forbidden, "The device is disabled.", "device-disabled", result.Detail!),
         RefusalReason.NoRoute => Problem(StatusCodes.Status422UnprocessableEntity, "No sink takes this message.", "no-route", result.Detail!),
         RefusalReason.Backpressure => WithRetryAfter(
             Problem(StatusCodes.Status429TooManyRequests, "The gateway is holding too much undelivered data.", "backpressure", result.Detail!), result.RetryAfter),

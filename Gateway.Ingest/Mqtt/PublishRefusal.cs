@@ -26,6 +26,8 @@ public readonly record struct PublishRefusal(MqttPubAckReasonCode ReasonCode, st
             RefusalReason.DiskFull => new(MqttPubAckReasonCode.QuotaExceeded, "disk-full", detail),
             RefusalReason.MalformedJson => new(MqttPubAckReasonCode.PayloadFormatInvalid, "malformed-json", detail),
             RefusalReason.InvalidDeviceId => new(MqttPubAckReasonCode.TopicNameInvalid, "topic-invalid", detail),
+            // Disabled by an operator: the device may not publish now, which is what NotAuthorized says.
+            RefusalReason.DeviceDisabled => new(MqttPubAckReasonCode.NotAuthorized, "device-disabled", detail),
             RefusalReason.StorageUnavailable => new(MqttPubAckReasonCode.UnspecifiedError, "unavailable", detail),
             // No sink takes the topic: an error, not the success-class NoMatchingSubscribers, since nothing was stored.
             RefusalReason.NoRoute => new(MqttPubAckReasonCode.ImplementationSpecificError, "no-route", detail),

@@ -62,4 +62,7 @@ public enum RefusalReason
 
     /// <summary>No configured sink takes the message's topic and device: there is nowhere to deliver it.</summary>
     NoRoute = 8,
+
+    /// <summary>An operator disabled the device through the admin API: nothing it sends is stored until it is enabled.</summary>
+    DeviceDisabled = 9,
 }

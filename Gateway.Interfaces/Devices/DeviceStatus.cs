@@ -10,4 +10,17 @@ public sealed record DeviceStatus(
     [property: Id(4)] long DuplicateCount,
     [property: Id(5)] long RefusedCount,
     [property: Id(6)] long LastSequence,
-    [property: Id(7)] int Partition);
+    [property: Id(7)] int Partition)
+{
+    /// <summary>True while an operator has the device disabled: ingest refuses it.</summary>
+    [Id(8)]
+    public bool Disabled { get; init; }
+
+    /// <summary>The device's deliveries waiting in the WAL (Enqueued or InFlight).</summary>
+    [Id(9)]
+    public long BufferedCount { get; init; }
+
+    /// <summary>The device's dead deliveries, kept until replayed or purged.</summary>
+    [Id(10)]
+    public long DeadCount { get; init; }
+}

@@ -15,4 +15,8 @@ public interface IDeviceGrain : IGrainWithStringKey
     /// <summary>The device's bookkeeping: first/last seen, counts, last sequence, partition.</summary>
     [Alias("GetStatusAsync")]
     Task<DeviceStatus> GetStatusAsync();
+
+    /// <summary>Disables (refused at ingest with <see cref="RefusalReason.DeviceDisabled"/>) or enables the device; persisted before it returns.</summary>
+    [Alias("SetDisabledAsync")]
+    Task<DeviceStatus> SetDisabledAsync(bool disabled);
 }

@@ -20,4 +20,8 @@ public interface IPartitionGrain : IGrainWithStringKey
     /// <summary>The partition's delivery state as the admin API and tests see it.</summary>
     [Alias("GetStatusAsync")]
     Task<PartitionStatus> GetStatusAsync();
+
+    /// <summary>The sink was paused (lease nothing more) or resumed (send what is waiting).</summary>
+    [Alias("SetPausedAsync")]
+    Task SetPausedAsync(bool paused);
 }

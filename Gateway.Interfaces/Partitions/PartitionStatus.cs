@@ -16,4 +16,9 @@ public sealed record PartitionStatus(
     [property: Id(3)] int ConsecutiveFailures,
     [property: Id(4)] DateTimeOffset? NextAttemptAt,
     [property: Id(5)] string? LastError,
-    [property: Id(6)] string Circuit);
+    [property: Id(6)] string Circuit)
+{
+    /// <summary>True while the partition's sink is paused: it leases nothing.</summary>
+    [Id(7)]
+    public bool Paused { get; init; }
+}

@@ -1,5 +1,6 @@
 using Gateway.Storage;
 using Orleans.Configuration;
+using Orleans.Providers;
 
 namespace Gateway.Silo.Storage;
 
@@ -15,16 +16,21 @@ public static class SqliteOrleansStorage
     /// <summary>Schema component name of the Orleans tables.</summary>
     public const string SchemaComponent = "orleans";
 
-    /// <summary>Adds grain storage <see cref="StorageNames.Gateway"/> and the reminder service on SQLite.</summary>
+    /// <summary>Adds grain storage <see cref="StorageNames.Gateway"/> (and the stream subscriptions' PubSubStore) and the reminder service on SQLite.</summary>
     public static ISiloBuilder AddGatewayStorage(this ISiloBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, OrleansSchemaLifecycle>();
-        builder.AddAdoNetGrainStorage(StorageNames.Gateway, options => options.Configure<SqliteDatabase>((storage, database) =>
+        foreach (var name in new[] { StorageNames.Gateway, ProviderConstants.DEFAULT_PUBSUB_PROVIDER_NAME })
         {
-            storage.Invariant = Invariant;
-            storage.ConnectionString = database.ConnectionString;
-        }));
+            // Stream subscriptions (live tails) are kept beside the grain state, in the same file.
+            builder.AddAdoNetGrainStorage(name, options => options.Configure<SqliteDatabase>((storage, database) =>
+            {
+                storage.Invariant = Invariant;
+                storage.ConnectionString = database.ConnectionString;
+            }));
+        }
+
         builder.UseAdoNetReminderService(options => options.Configure<SqliteDatabase>((reminders, database) =>
         {
             reminders.Invariant = Invariant;
