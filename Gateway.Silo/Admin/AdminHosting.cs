@@ -15,7 +15,8 @@ public static class AdminHosting
     /// <summary>Path of the OpenAPI document.</summary>
     public const string OpenApiPath = Prefix + "/openapi.json";
 
-    private const string DocumentName = "admin";
+    // MapOpenApi serves the document named "v1" at a pattern without {documentName}.
+    private const string DocumentName = "v1";
 
     /// <summary>Registers the admin options, the bearer token and the OpenAPI document.</summary>
     public static WebApplicationBuilder AddGatewayAdmin(this WebApplicationBuilder builder)

@@ -12,7 +12,7 @@ internal static class DeadLetterAdminEndpoints
     public static void Map(RouteGroupBuilder admin)
     {
         var dead = admin.MapGroup("/dead-letters").WithTags("Dead letters");
-        dead.MapGet("/", ListAsync)
+        dead.MapGet("", ListAsync)
             .WithSummary("Dead letters, oldest first, filtered by sink, device and received time, paged by delivery id.")
             .Produces<Page<DeadLetter>>();
         dead.MapPost("/replay", (HttpRequest request, SinkCatalog sinks, IGrainFactory grains) =>

@@ -9,7 +9,7 @@ internal static class DeviceAdminEndpoints
     public static void Map(RouteGroupBuilder admin)
     {
         var devices = admin.MapGroup("/devices").WithTags("Devices");
-        devices.MapGet("/", ListAsync)
+        devices.MapGet("", ListAsync)
             .WithSummary("Devices the gateway knows, by id, paged; optionally only those seen since a time.")
             .Produces<Page<DeviceEntry>>();
         devices.MapGet("/{deviceId}", GetAsync).WithSummary("One device's grain state and WAL counts.").Produces<DeviceView>();

@@ -12,7 +12,7 @@ internal static class SinkAdminEndpoints
     public static void Map(RouteGroupBuilder admin)
     {
         var sinks = admin.MapGroup("/sinks").WithTags("Sinks");
-        sinks.MapGet("/", ListAsync).WithSummary("The configured sinks with their pause and circuit state, paged by name.").Produces<Page<SinkView>>();
+        sinks.MapGet("", ListAsync).WithSummary("The configured sinks with their pause and circuit state, paged by name.").Produces<Page<SinkView>>();
         sinks.MapGet("/{sink}/partitions", PartitionsAsync)
             .WithSummary("Each partition of a sink: depth by state, oldest pending age, attempts, next attempt, circuit, paged by number.")
             .Produces<Page<PartitionView>>();

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Gateway.Ingest.Http;
 using Gateway.Ingest.Mqtt;
+using Gateway.Silo.Admin;
 using Gateway.Silo.Dashboard;
 using Gateway.Silo.Health;
 using Gateway.Silo.Hosting;
@@ -18,12 +19,21 @@ namespace Gateway.Tests.Operations;
 /// The gateway composed exactly as Program.cs does, but inside the test process, so an in-memory exporter
 /// sees its spans. Tracing is on; sinks are the file sink and an HTTP sink posting to <see cref="Upstream"/>.
 /// </summary>
-public sealed class InProcessGateway : IAsyncLifetime
+public class InProcessGateway : IAsyncLifetime
 {
     public const string UpstreamSink = "upstream";
 
     private readonly TempDirectory _directory = new();
+    private readonly IReadOnlyDictionary<string, string?> _settings;
     private WebApplication? _app;
+
+    public InProcessGateway()
+        : this(new Dictionary<string, string?>())
+    {
+    }
+
+    /// <summary>A gateway with <paramref name="settings"/> added to (or replacing) the defaults below.</summary>
+    protected InProcessGateway(IReadOnlyDictionary<string, string?> settings) => _settings = settings;
 
     /// <summary>Every span the gateway finished, in the order they ended.</summary>
     public SpanCollection Spans { get; } = new();
@@ -32,6 +42,14 @@ public sealed class InProcessGateway : IAsyncLifetime
     public CloudReceiver Upstream { get; private set; } = null!;
 
     public HttpClient Http { get; private set; } = null!;
+
+    /// <summary>A client of the operations port.</summary>
+    public HttpClient Operations { get; private set; } = null!;
+
+    /// <summary>The host's services (the silo's too).</summary>
+    public IServiceProvider Services => _app!.Services;
+
+    public string DataPath => _directory.Path;
 
     /// <summary>The embedded MQTT broker's plaintext (anonymous, loopback) port.</summary>
     public int MqttPort { get; } = FreePort.Next();
@@ -63,12 +81,14 @@ public sealed class InProcessGateway : IAsyncLifetime
             ["Gateway:Sinks:1:Url"] = Upstream.Url.ToString(),
             ["Gateway:Sinks:1:CaCertificatePath"] = certificates.CaPath,
         });
+        builder.Configuration.AddInMemoryCollection(_settings);
         builder.AddGatewaySilo();
         builder.AddGatewayListeners();
         builder.AddMqttIngest();
         builder.AddGatewayHealth();
         builder.AddGatewayTelemetry();
         builder.AddGatewayDashboard();
+        builder.AddGatewayAdmin();
         builder.Services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddInMemoryExporter(Spans));
 
         _app = builder.Build();
@@ -76,16 +96,18 @@ public sealed class InProcessGateway : IAsyncLifetime
         _app.MapGatewayDashboard();
         _app.MapTelemetryIngest();
         _app.MapHealthProbes();
+        _app.MapGatewayAdmin();
         await _app.StartAsync();
 
         Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{httpPort}"), Timeout = TimeSpan.FromSeconds(30) };
-        using var operations = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{operationsPort}") };
-        await Eventually.TrueAsync(async () => (await operations.GetAsync("/readyz")).IsSuccessStatusCode, "the in-process gateway to be ready");
+        Operations = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{operationsPort}"), Timeout = TimeSpan.FromSeconds(30) };
+        await Eventually.TrueAsync(async () => (await Operations.GetAsync("/readyz")).IsSuccessStatusCode, "the in-process gateway to be ready");
     }
 
     public async Task DisposeAsync()
     {
         Http?.Dispose();
+        Operations?.Dispose();
         if (_app is not null)
         {
             await _app.StopAsync();
