@@ -21,7 +21,10 @@ public interface IPartitionGrain : IGrainWithStringKey
     [Alias("GetStatusAsync")]
     Task<PartitionStatus> GetStatusAsync();
 
-    /// <summary>The sink was paused (lease nothing more) or resumed (send what is waiting).</summary>
-    [Alias("SetPausedAsync")]
+    /// <summary>
+    /// The sink was paused (lease nothing more) or resumed (send what is waiting). Interleaves with a send in
+    /// progress, so a pause is not held up by a slow sink; that batch finishes, nothing after it is leased.
+    /// </summary>
+    [AlwaysInterleave, Alias("SetPausedAsync")]
     Task SetPausedAsync(bool paused);
 }
