@@ -101,6 +101,3 @@ internal static class AdminInput
         return error is null;
     }
 }
-
-/// <summary>One page of a list and the cursor of the next, null on the last page.</summary>
-internal sealed record Page<T>(IReadOnlyList<T> Items, string? Next);

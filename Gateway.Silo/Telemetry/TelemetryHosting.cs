@@ -100,6 +100,17 @@ public static class TelemetryHosting
             return MetricStreamConfiguration.Drop;
         }
 
+        // The live tail's stream queues and caches tag their series with camelCase keys (queue and block pool ids),
+        // which Prometheus rejects: kept as totals over the gateway's few tail queues, without those tags.
+        if (instrument.Name.StartsWith("orleans-streams", StringComparison.Ordinal))
+        {
+            return new MetricStreamConfiguration
+            {
+                TagKeys = [],
+                Description = string.IsNullOrEmpty(instrument.Description) ? $"Orleans runtime instrument {instrument.Name}." : instrument.Description,
+            };
+        }
+
         return string.IsNullOrEmpty(instrument.Description)
             ? new MetricStreamConfiguration { Description = $"Orleans runtime instrument {instrument.Name}." }
             : null;

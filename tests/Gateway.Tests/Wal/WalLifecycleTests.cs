@@ -206,10 +206,10 @@ public sealed class WalLifecycleTests
         using var directory = new TempDirectory();
         var database = new SqliteDatabase(directory.Path);
 
-        // 0001-wal, 0002-probe.
-        Assert.Equal(2, SqliteSchemaMigrator.Apply(database, typeof(SqliteWalStore).Assembly, "wal"));
+        // 0001-wal, 0002-probe, 0004-history.
+        Assert.Equal(3, SqliteSchemaMigrator.Apply(database, typeof(SqliteWalStore).Assembly, "wal"));
         Assert.Equal(0, SqliteSchemaMigrator.Apply(database, typeof(SqliteWalStore).Assembly, "wal"));
-        Assert.Equal(2, WalDatabase.Scalar(database.FilePath, "SELECT version FROM gateway_schema WHERE component = 'wal'"));
+        Assert.Equal(4, WalDatabase.Scalar(database.FilePath, "SELECT version FROM gateway_schema WHERE component = 'wal'"));
         Assert.Equal("wal", WalDatabase.Text(database.FilePath, "PRAGMA journal_mode"));
     }
 }
