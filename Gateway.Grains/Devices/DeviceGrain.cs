@@ -33,6 +33,9 @@ public sealed partial class DeviceGrain(
     private readonly Dictionary<string, IReadOnlyList<PartitionKey>> _routesByTopic = new(StringComparer.Ordinal);
     private DuplicateWindow _duplicates = new(0, TimeSpan.Zero);
     private long _lastSequence;
+    private DateTimeOffset? _firstSeen;
+    private DateTimeOffset? _lastSeen;
+    private long _acceptedCount;
     private bool _stateChanged;
     private bool _counted;
 
@@ -47,8 +50,9 @@ public sealed partial class DeviceGrain(
 
         _messageIdPrefix = $"{gatewayOptions.Value.GatewayId}:{_deviceId}:";
 
-        // The WAL's sequence is committed with the messages; the grain state may lag it after a crash.
-        _lastSequence = Math.Max(state.State.LastSequence, await wal.GetLastSequenceAsync(_deviceId));
+        // Sequence and activity are committed with the messages, so the WAL is their only source.
+        var record = await wal.GetDeviceAsync(_deviceId);
+        (_lastSequence, _firstSeen, _lastSeen, _acceptedCount) = (record.LastSequence, record.FirstSeen, record.LastSeen, record.AcceptedCount);
 
         _duplicates = new DuplicateWindow(_options.DuplicateWindowSize, _options.DuplicateWindow);
         var now = time.GetUtcNow();
@@ -136,13 +140,18 @@ public sealed partial class DeviceGrain(
             }
         }
 
-        var current = state.State;
-        current.FirstSeen ??= now;
-        current.LastSeen = now;
-        current.AcceptedCount += toStore.Count;
-        current.DuplicateCount += messages.Count - toStore.Count;
-        current.LastSequence = _lastSequence;
-        _stateChanged = true;
+        if (toStore.Count > 0)
+        {
+            _firstSeen ??= now;
+            _lastSeen = now;
+            _acceptedCount += toStore.Count;
+        }
+
+        if (toStore.Count < messages.Count)
+        {
+            state.State.DuplicateCount += messages.Count - toStore.Count;
+            _stateChanged = true;
+        }
         activity?.SetTag("gateway.messages.stored", toStore.Count);
         activity?.SetTag("gateway.messages.duplicate", messages.Count - toStore.Count);
         return new AcceptResult(RefusalReason.None, null, results);
@@ -154,7 +163,7 @@ public sealed partial class DeviceGrain(
         var current = state.State;
         var partition = DeviceId.IsValid(_deviceId) ? router.PartitionOf(_deviceId) : -1;
         return Task.FromResult(new DeviceStatus(
-            _deviceId, current.FirstSeen, current.LastSeen, current.AcceptedCount, current.DuplicateCount,
+            _deviceId, _firstSeen, _lastSeen, _acceptedCount, current.DuplicateCount,
             current.RefusedCount, _lastSequence, partition));
     }
 

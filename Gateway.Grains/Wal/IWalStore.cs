@@ -36,8 +36,8 @@ public interface IWalStore
     /// <summary>Deletes matching dead letters; returns how many.</summary>
     Task<int> PurgeDeadAsync(DeadLetterFilter filter);
 
-    /// <summary>The highest sequence ever stored for the device, 0 if none.</summary>
-    Task<long> GetLastSequenceAsync(string deviceId);
+    /// <summary>What the WAL has committed about the device; <see cref="WalDeviceRecord.None"/> if nothing.</summary>
+    Task<WalDeviceRecord> GetDeviceAsync(string deviceId);
 
     /// <summary>The device's most recent messages that carried a device message id, newest first.</summary>
     Task<IReadOnlyList<RecentDeviceMessage>> GetRecentDeviceMessagesAsync(string deviceId, DateTimeOffset since, int limit);

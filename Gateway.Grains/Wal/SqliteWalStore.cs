@@ -220,14 +220,20 @@ public sealed class SqliteWalStore : IWalStore, IDisposable
     }
 
     /// <inheritdoc />
-    public Task<long> GetLastSequenceAsync(string deviceId)
+    public Task<WalDeviceRecord> GetDeviceAsync(string deviceId)
     {
         using var connection = _database.Open();
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT last_sequence FROM wal_device WHERE device_id = $device_id";
+        command.CommandText = "SELECT last_sequence, first_seen_at, last_seen_at, accepted_count FROM wal_device WHERE device_id = $device_id";
         command.Parameters.AddWithValue("$device_id", deviceId);
-        return Task.FromResult(command.ExecuteScalar() is long sequence ? sequence : 0L);
+        using var reader = command.ExecuteReader();
+        return Task.FromResult(reader.Read()
+            ? new WalDeviceRecord(reader.GetInt64(0), TimeOrNull(reader, 1), TimeOrNull(reader, 2), reader.GetInt64(3))
+            : WalDeviceRecord.None);
     }
+
+    private static DateTimeOffset? TimeOrNull(SqliteDataReader reader, int ordinal) =>
+        reader.IsDBNull(ordinal) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(ordinal));
 
     /// <inheritdoc />
     public Task<IReadOnlyList<RecentDeviceMessage>> GetRecentDeviceMessagesAsync(string deviceId, DateTimeOffset since, int limit)

@@ -60,7 +60,8 @@ internal sealed partial class WalWriter : IDisposable
     {
         if (!_queue.Writer.TryWrite(operation))
         {
-            operation.Fail(new ObjectDisposedException(nameof(WalWriter), "The WAL writer has stopped."));
+            operation.Error = new ObjectDisposedException(nameof(WalWriter), "The WAL writer has stopped.");
+            operation.Settle();
         }
 
         return operation.Task;
@@ -90,7 +91,10 @@ internal sealed partial class WalWriter : IDisposable
             {
                 foreach (var operation in batch)
                 {
-                    operation.AddWokenPartitions(woken);
+                    if (operation.Error is null)
+                    {
+                        operation.AddWokenPartitions(woken);
+                    }
                 }
 
                 if (woken.Count > 0)
@@ -100,6 +104,7 @@ internal sealed partial class WalWriter : IDisposable
                 }
             }
 
+            SettleOffThisThread(batch);
             batch.Clear();
         }
     }
@@ -110,45 +115,30 @@ internal sealed partial class WalWriter : IDisposable
         return wait.IsCompletedSuccessfully ? wait.Result : wait.AsTask().GetAwaiter().GetResult();
     }
 
+    /// <summary>
+    /// Runs and commits <paramref name="batch"/> in one transaction. Operations run without savepoints; only if
+    /// one of them fails on its own (a constraint or a bad value, not the database) is the transaction rolled back and the batch
+    /// run again with a savepoint around each operation, so that one operation's error undoes none of the others.
+    /// Sets each operation's <see cref="WalOperation.Error"/>; returns whether the transaction committed.
+    /// </summary>
     private bool Commit(List<WalOperation> batch)
     {
         var nowMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
         var started = Stopwatch.GetTimestamp();
-        var failed = new bool[batch.Count];
         try
         {
-            using var transaction = _connection.BeginTransaction(deferred: false);
-            _commands.Enlist(transaction);
-            for (var i = 0; i < batch.Count; i++)
+            if (!TryCommit(batch, nowMs, isolateOperations: false))
             {
-                // A savepoint per operation: one operation's error does not undo the others'.
-                transaction.Save(OperationSavepoint);
-                try
-                {
-                    batch[i].Execute(_commands, nowMs);
-                    transaction.Release(OperationSavepoint);
-                }
-                catch (SqliteException error) when (!IsFatal(error))
-                {
-                    transaction.Rollback(OperationSavepoint);
-                    transaction.Release(OperationSavepoint);
-                    failed[i] = true;
-                    batch[i].Fail(error);
-                }
+                TryCommit(batch, nowMs, isolateOperations: true);
             }
-
-            transaction.Commit();
         }
         catch (Exception error)
         {
             LogCommitFailed(_logger, error, batch.Count);
             _metrics.GroupCommitFailed();
-            for (var i = 0; i < batch.Count; i++)
+            foreach (var operation in batch)
             {
-                if (!failed[i])
-                {
-                    batch[i].Fail(error);
-                }
+                operation.Error ??= error;
             }
 
             return false;
@@ -158,17 +148,69 @@ internal sealed partial class WalWriter : IDisposable
         Interlocked.Increment(ref _transactions);
         Interlocked.Add(ref _operations, batch.Count);
         _metrics.GroupCommitted(batch.Count, duration);
-        for (var i = 0; i < batch.Count; i++)
+        foreach (var operation in batch)
         {
-            if (!failed[i])
-            {
-                batch[i].CommitOperations = batch.Count;
-                batch[i].CommitDuration = duration;
-                batch[i].Complete();
-            }
+            operation.CommitOperations = batch.Count;
+            operation.CommitDuration = duration;
         }
 
         return true;
+    }
+
+    /// <returns>False when an operation failed without savepoints: the transaction was rolled back, nothing committed.</returns>
+    private bool TryCommit(List<WalOperation> batch, long nowMs, bool isolateOperations)
+    {
+        using var transaction = _connection.BeginTransaction(deferred: false);
+        _commands.Enlist(transaction);
+        foreach (var operation in batch)
+        {
+            operation.Error = null;
+            if (isolateOperations)
+            {
+                transaction.Save(OperationSavepoint);
+            }
+
+            try
+            {
+                operation.Execute(_commands, nowMs);
+                if (isolateOperations)
+                {
+                    transaction.Release(OperationSavepoint);
+                }
+            }
+            catch (Exception error) when (error is not SqliteException sqlite || !IsFatal(sqlite))
+            {
+                if (!isolateOperations)
+                {
+                    transaction.Rollback();
+                    return false;
+                }
+
+                transaction.Rollback(OperationSavepoint);
+                transaction.Release(OperationSavepoint);
+                operation.Error = error;
+            }
+        }
+
+        transaction.Commit();
+        return true;
+    }
+
+    // One work item settles the whole commit: callers' continuations never run on the writer thread, and a
+    // commit of many operations costs one thread-pool hand-off instead of one per operation.
+    private static void SettleOffThisThread(List<WalOperation> batch)
+    {
+        var settled = batch.ToArray();
+        ThreadPool.UnsafeQueueUserWorkItem(
+            static operations =>
+            {
+                foreach (var operation in operations)
+                {
+                    operation.Settle();
+                }
+            },
+            settled,
+            preferLocal: false);
     }
 
     private void NotifyWoken(HashSet<PartitionKey> woken)
