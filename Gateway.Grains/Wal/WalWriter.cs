@@ -79,7 +79,6 @@ internal sealed partial class WalWriter : IDisposable
     private void Run()
     {
         var batch = new List<WalOperation>(_maxBatchOperations);
-        var woken = new HashSet<PartitionKey>();
         while (WaitForWork())
         {
             while (batch.Count < _maxBatchOperations && _queue.Reader.TryRead(out var operation))
@@ -87,24 +86,8 @@ internal sealed partial class WalWriter : IDisposable
                 batch.Add(operation);
             }
 
-            if (Commit(batch))
-            {
-                foreach (var operation in batch)
-                {
-                    if (operation.Error is null)
-                    {
-                        operation.AddWokenPartitions(woken);
-                    }
-                }
-
-                if (woken.Count > 0)
-                {
-                    NotifyWoken(woken);
-                    woken.Clear();
-                }
-            }
-
-            SettleOffThisThread(batch);
+            var committed = Commit(batch);
+            ThreadPool.UnsafeQueueUserWorkItem(static commit => commit.Settle(), new SettledCommit(batch.ToArray(), committed, this), preferLocal: false);
             batch.Clear();
         }
     }
@@ -196,25 +179,43 @@ internal sealed partial class WalWriter : IDisposable
         return true;
     }
 
-    // One work item settles the whole commit: callers' continuations never run on the writer thread, and a
-    // commit of many operations costs one thread-pool hand-off instead of one per operation.
-    private static void SettleOffThisThread(List<WalOperation> batch)
+    /// <summary>
+    /// The outcome of one commit, handed to the thread pool in one work item: callers' continuations never run on
+    /// the writer thread, a commit of many operations costs one hand-off instead of one per operation, and the
+    /// grain calls that wake partitions leave the writer free for the next commit.
+    /// </summary>
+    private sealed class SettledCommit(WalOperation[] operations, bool committed, WalWriter writer)
     {
-        var settled = batch.ToArray();
-        ThreadPool.UnsafeQueueUserWorkItem(
-            static operations =>
+        public void Settle()
+        {
+            foreach (var operation in operations)
             {
-                foreach (var operation in operations)
-                {
-                    operation.Settle();
-                }
-            },
-            settled,
-            preferLocal: false);
+                operation.Settle();
+            }
+
+            if (committed)
+            {
+                writer.WakePartitions(operations);
+            }
+        }
     }
 
-    private void NotifyWoken(HashSet<PartitionKey> woken)
+    private void WakePartitions(WalOperation[] operations)
     {
+        var woken = new HashSet<PartitionKey>();
+        foreach (var operation in operations)
+        {
+            if (operation.Error is null)
+            {
+                operation.AddWokenPartitions(woken);
+            }
+        }
+
+        if (woken.Count == 0)
+        {
+            return;
+        }
+
         try
         {
             _onPartitionsWoken(woken);
