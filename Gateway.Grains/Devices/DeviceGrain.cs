@@ -30,16 +30,17 @@ public sealed partial class DeviceGrain(
 {
     private const int MaxCachedTopics = 64;
     private const int MaxPendingTailPublishes = 32;
-    private static readonly TimeSpan DirectoryRefresh = TimeSpan.FromMinutes(1);
     private readonly DeviceOptions _options = deviceOptions.Value;
     private string _deviceId = "";
     private string _messageIdPrefix = "";
     private readonly Dictionary<string, IReadOnlyList<PartitionKey>> _routesByTopic = new(StringComparer.Ordinal);
     private DuplicateWindow _duplicates = new(0, TimeSpan.Zero);
     private long _lastSequence;
+    private DateTimeOffset? _firstSeen;
+    private DateTimeOffset? _lastSeen;
+    private long _acceptedCount;
     private bool _stateChanged;
     private bool _counted;
-    private DateTimeOffset? _directoryLastSeen;
     private int _pendingTailPublishes;
     private IAsyncStream<TailedMessage>? _tailStream;
 
@@ -54,8 +55,9 @@ public sealed partial class DeviceGrain(
 
         _messageIdPrefix = $"{gatewayOptions.Value.GatewayId}:{_deviceId}:";
 
-        // The WAL's sequence is committed with the messages; the grain state may lag it after a crash.
-        _lastSequence = Math.Max(state.State.LastSequence, await wal.GetLastSequenceAsync(_deviceId));
+        // Sequence and activity are committed with the messages, so the WAL is their only source.
+        var record = await wal.GetDeviceAsync(_deviceId);
+        (_lastSequence, _firstSeen, _lastSeen, _acceptedCount) = (record.LastSequence, record.FirstSeen, record.LastSeen, record.AcceptedCount);
 
         _duplicates = new DuplicateWindow(_options.DuplicateWindowSize, _options.DuplicateWindow);
         var now = time.GetUtcNow();
@@ -145,13 +147,18 @@ public sealed partial class DeviceGrain(
             PublishToTail(toStore);
         }
 
-        var current = state.State;
-        current.FirstSeen ??= now;
-        current.LastSeen = now;
-        current.AcceptedCount += toStore.Count;
-        current.DuplicateCount += messages.Count - toStore.Count;
-        current.LastSequence = _lastSequence;
-        _stateChanged = true;
+        if (toStore.Count > 0)
+        {
+            _firstSeen ??= now;
+            _lastSeen = now;
+            _acceptedCount += toStore.Count;
+        }
+
+        if (toStore.Count < messages.Count)
+        {
+            state.State.DuplicateCount += messages.Count - toStore.Count;
+            _stateChanged = true;
+        }
         activity?.SetTag("gateway.messages.stored", toStore.Count);
         activity?.SetTag("gateway.messages.duplicate", messages.Count - toStore.Count);
         return new AcceptResult(RefusalReason.None, null, results);
@@ -164,7 +171,7 @@ public sealed partial class DeviceGrain(
         var valid = DeviceId.IsValid(_deviceId);
         var counts = valid ? await wal.GetDeviceDeliveryCountsAsync(_deviceId) : new DeviceDeliveryCounts(0, 0);
         return new DeviceStatus(
-            _deviceId, current.FirstSeen, current.LastSeen, current.AcceptedCount, current.DuplicateCount,
+            _deviceId, _firstSeen, _lastSeen, _acceptedCount, current.DuplicateCount,
             current.RefusedCount, _lastSequence, valid ? router.PartitionOf(_deviceId) : -1)
         {
             Disabled = current.Disabled,
@@ -259,7 +266,6 @@ public sealed partial class DeviceGrain(
         try
         {
             await state.WriteStateAsync(cancellationToken);
-            await RecordInDirectoryAsync(force: false);
         }
         catch (Exception error) when (error is not OperationCanceledException)
         {
@@ -300,24 +306,9 @@ public sealed partial class DeviceGrain(
             LogDisabledChanged(logger, _deviceId, disabled);
         }
 
-        await RecordInDirectoryAsync(force: true);
+        // Listed by the admin API even if it never sends anything (devices that did are listed from wal_device).
+        await wal.RecordDeviceAsync(new DeviceDirectoryEntry(_deviceId, _firstSeen, _lastSeen));
         return await GetStatusAsync();
-    }
-
-    // The directory lists devices for the admin API. Rewritten at most once per DirectoryRefresh per device, so
-    // its last-seen lags by up to that much while the grain's own status is exact, and the WAL carries one
-    // small write per device per refresh whatever the message rate.
-    private async Task RecordInDirectoryAsync(bool force)
-    {
-        var current = state.State;
-        if (!DeviceId.IsValid(_deviceId)
-            || (!force && _directoryLastSeen is { } recorded && current.LastSeen is { } seen && seen - recorded < DirectoryRefresh))
-        {
-            return;
-        }
-
-        await wal.RecordDeviceAsync(new DeviceDirectoryEntry(_deviceId, current.FirstSeen, current.LastSeen));
-        _directoryLastSeen = current.LastSeen ?? DateTimeOffset.MinValue;
     }
 
     // After the commit and never awaited: a tail viewer, or the stream queue being slow, must not hold up ingest.

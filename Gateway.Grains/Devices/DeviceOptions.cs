@@ -20,7 +20,7 @@ public sealed class DeviceOptions
     [Range(typeof(TimeSpan), "00:00:00", "7.00:00:00", ErrorMessage = "Gateway:Devices:DuplicateWindow must be between 0 and 7 days.")]
     public TimeSpan DuplicateWindow { get; set; } = TimeSpan.FromMinutes(10);
 
-    /// <summary>How often a device grain writes its bookkeeping (first/last seen, counts) when it changed.</summary>
+    /// <summary>How often a device grain writes its duplicate and refusal counts, when they changed (activity is committed with the messages).</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00", ErrorMessage = "Gateway:Devices:StateFlushInterval must be between 100 ms and 1 hour.")]
     public TimeSpan StateFlushInterval { get; set; } = TimeSpan.FromSeconds(5);
 }

@@ -36,8 +36,8 @@ public interface IWalStore
     /// <summary>Deletes matching dead letters; returns how many.</summary>
     Task<int> PurgeDeadAsync(DeadLetterFilter filter);
 
-    /// <summary>The highest sequence ever stored for the device, 0 if none.</summary>
-    Task<long> GetLastSequenceAsync(string deviceId);
+    /// <summary>What the WAL has committed about the device; <see cref="WalDeviceRecord.None"/> if nothing.</summary>
+    Task<WalDeviceRecord> GetDeviceAsync(string deviceId);
 
     /// <summary>The device's most recent messages that carried a device message id, newest first.</summary>
     Task<IReadOnlyList<RecentDeviceMessage>> GetRecentDeviceMessagesAsync(string deviceId, DateTimeOffset since, int limit);
@@ -63,10 +63,16 @@ public interface IWalStore
     /// <summary>How many of the device's deliveries are buffered and dead.</summary>
     Task<DeviceDeliveryCounts> GetDeviceDeliveryCountsAsync(string deviceId);
 
-    /// <summary>Adds the device to the directory or moves its seen times forward (first seen is kept); committed on return.</summary>
+    /// <summary>
+    /// Adds a device to the directory (for devices known before they send: provisioned, disabled) or moves its seen
+    /// times forward (first seen is kept); committed on return.
+    /// </summary>
     Task RecordDeviceAsync(DeviceDirectoryEntry entry);
 
-    /// <summary>Devices of the directory by id after <paramref name="after"/>, optionally only those seen at or after <paramref name="seenSince"/>.</summary>
+    /// <summary>
+    /// Known devices (those that stored messages, and those in the directory) by id after <paramref name="after"/>,
+    /// optionally only those last seen at or after <paramref name="seenSince"/>.
+    /// </summary>
     Task<IReadOnlyList<DeviceDirectoryEntry>> ListDevicesAsync(string? after, DateTimeOffset? seenSince, int limit);
 
     /// <summary>The database's size on disk and the oldest undelivered message.</summary>

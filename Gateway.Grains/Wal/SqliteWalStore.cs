@@ -221,14 +221,20 @@ public sealed class SqliteWalStore : IWalStore, IDisposable
     }
 
     /// <inheritdoc />
-    public Task<long> GetLastSequenceAsync(string deviceId)
+    public Task<WalDeviceRecord> GetDeviceAsync(string deviceId)
     {
         using var connection = _database.Open();
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT last_sequence FROM wal_device WHERE device_id = $device_id";
+        command.CommandText = "SELECT last_sequence, first_seen_at, last_seen_at, accepted_count FROM wal_device WHERE device_id = $device_id";
         command.Parameters.AddWithValue("$device_id", deviceId);
-        return Task.FromResult(command.ExecuteScalar() is long sequence ? sequence : 0L);
+        using var reader = command.ExecuteReader();
+        return Task.FromResult(reader.Read()
+            ? new WalDeviceRecord(reader.GetInt64(0), TimeOrNull(reader, 1), TimeOrNull(reader, 2), reader.GetInt64(3))
+            : WalDeviceRecord.None);
     }
+
+    private static DateTimeOffset? TimeOrNull(SqliteDataReader reader, int ordinal) =>
+        reader.IsDBNull(ordinal) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(ordinal));
 
     /// <inheritdoc />
     public Task<IReadOnlyList<RecentDeviceMessage>> GetRecentDeviceMessagesAsync(string deviceId, DateTimeOffset since, int limit)
@@ -433,9 +439,15 @@ public sealed class SqliteWalStore : IWalStore, IDisposable
     {
         using var connection = _database.Open();
         using var command = connection.CreateCommand();
+        // Devices that stored messages are in wal_device (activity committed with each append, so exact); the
+        // directory adds those an operator provisioned or disabled before they sent anything.
         command.CommandText = """
-            SELECT device_id, first_seen, last_seen FROM wal_device_directory
-            WHERE device_id > $after AND ($seen_since IS NULL OR last_seen >= $seen_since)
+            SELECT device_id, min(first_seen), max(last_seen) FROM (
+                SELECT device_id, first_seen_at AS first_seen, last_seen_at AS last_seen FROM wal_device WHERE device_id > $after
+                UNION ALL
+                SELECT device_id, first_seen, last_seen FROM wal_device_directory WHERE device_id > $after)
+            GROUP BY device_id
+            HAVING $seen_since IS NULL OR max(last_seen) >= $seen_since
             ORDER BY device_id LIMIT $limit
             """;
         command.Parameters.AddWithValue("$after", after ?? "");

@@ -32,16 +32,20 @@ internal sealed class WalCommands : IDisposable
         _insertMessage = Create(connection, """
             INSERT INTO wal_message (message_id, device_id, device_sequence, device_message_id, received_at, content_type, payload, trace_parent, topic)
             VALUES ($message_id, $device_id, $device_sequence, $device_message_id, $received_at, $content_type, $payload, $trace_parent, $topic)
-            RETURNING seq
             """, "$message_id", "$device_id", "$device_sequence", "$device_message_id", "$received_at", "$content_type", "$payload", "$trace_parent", "$topic");
         _insertDelivery = Create(connection, """
             INSERT INTO wal_delivery (message_seq, sink, partition, state, attempts, updated_at)
             VALUES ($message_seq, $sink, $partition, 0, 0, $now)
             """, "$message_seq", "$sink", "$partition", "$now");
         _upsertDevice = Create(connection, """
-            INSERT INTO wal_device (device_id, last_sequence) VALUES ($device_id, $last_sequence)
-            ON CONFLICT (device_id) DO UPDATE SET last_sequence = max(last_sequence, excluded.last_sequence)
-            """, "$device_id", "$last_sequence");
+            INSERT INTO wal_device (device_id, last_sequence, first_seen_at, last_seen_at, accepted_count)
+            VALUES ($device_id, $last_sequence, $seen_at, $seen_at, $accepted)
+            ON CONFLICT (device_id) DO UPDATE SET
+                last_sequence = max(last_sequence, excluded.last_sequence),
+                first_seen_at = coalesce(first_seen_at, excluded.first_seen_at),
+                last_seen_at = max(coalesce(last_seen_at, 0), excluded.last_seen_at),
+                accepted_count = accepted_count + excluded.accepted_count
+            """, "$device_id", "$last_sequence", "$seen_at", "$accepted");
         _selectLease = Create(connection, """
             SELECT d.id, d.attempts, m.message_id, m.device_id, m.device_sequence, m.received_at, m.content_type, m.payload, m.trace_parent, m.topic
             FROM wal_delivery d JOIN wal_message m ON m.seq = d.message_seq
@@ -106,7 +110,10 @@ internal sealed class WalCommands : IDisposable
         p[6].Value = AsArray(message.Payload);
         p[7].Value = (object?)message.TraceParent ?? DBNull.Value;
         p[8].Value = message.Topic;
-        return (long)_insertMessage.ExecuteScalar()!;
+        _insertMessage.ExecuteNonQuery();
+
+        // The rowid is the WAL order; reading it from the connection costs no result set (RETURNING would).
+        return SQLitePCL.raw.sqlite3_last_insert_rowid(_connection.Handle);
     }
 
     public void InsertDelivery(long messageSeq, PartitionKey route, long nowMs)
@@ -119,10 +126,13 @@ internal sealed class WalCommands : IDisposable
         _insertDelivery.ExecuteNonQuery();
     }
 
-    public void UpsertDeviceSequence(string deviceId, long lastSequence)
+    public void UpsertDevice(string deviceId, long lastSequence, long seenAtMs, int accepted)
     {
-        _upsertDevice.Parameters[0].Value = deviceId;
-        _upsertDevice.Parameters[1].Value = lastSequence;
+        var p = _upsertDevice.Parameters;
+        p[0].Value = deviceId;
+        p[1].Value = lastSequence;
+        p[2].Value = seenAtMs;
+        p[3].Value = accepted;
         _upsertDevice.ExecuteNonQuery();
     }
 

@@ -14,14 +14,20 @@ internal abstract class WalOperation
     /// <summary>How long that commit took (set before completion).</summary>
     public TimeSpan CommitDuration { get; set; }
 
+    /// <summary>
+    /// Why the operation failed (it or its transaction): nothing of it is durable. Null once committed.
+    /// Set by the writer before <see cref="Settle"/>.
+    /// </summary>
+    public Exception? Error { get; set; }
+
     /// <summary>Runs the operation's statements inside the writer's current transaction.</summary>
     public abstract void Execute(WalCommands commands, long nowMs);
 
-    /// <summary>Called after the transaction holding the operation committed.</summary>
-    public abstract void Complete();
-
-    /// <summary>Called when the operation or its transaction failed: nothing of it is durable.</summary>
-    public abstract void Fail(Exception error);
+    /// <summary>
+    /// Hands the caller its result, or <see cref="Error"/>. Its continuations run inline, so the writer calls
+    /// this off its own thread (see <see cref="WalWriter"/>).
+    /// </summary>
+    public abstract void Settle();
 
     /// <summary>Adds the partitions that have new work once this operation is committed.</summary>
     public virtual void AddWokenPartitions(HashSet<PartitionKey> partitions)
@@ -32,8 +38,9 @@ internal abstract class WalOperation
 /// <summary>An operation whose caller awaits a result.</summary>
 internal abstract class WalOperation<T> : WalOperation
 {
-    // Continuations must not run on the writer thread: it would stall every other caller's commit.
-    private readonly TaskCompletionSource<T> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    // Continuations run inline with Settle: the writer settles a whole commit in one thread-pool work item
+    // instead of one per operation, and a grain's continuation is only posted to its own scheduler from there.
+    private readonly TaskCompletionSource<T> _completion = new();
     private T? _result;
 
     /// <summary>Completes with <see cref="Run"/>'s result once committed.</summary>
@@ -43,10 +50,17 @@ internal abstract class WalOperation<T> : WalOperation
     public sealed override void Execute(WalCommands commands, long nowMs) => _result = Run(commands, nowMs);
 
     /// <inheritdoc />
-    public sealed override void Complete() => _completion.TrySetResult(_result!);
-
-    /// <inheritdoc />
-    public sealed override void Fail(Exception error) => _completion.TrySetException(error);
+    public sealed override void Settle()
+    {
+        if (Error is null)
+        {
+            _completion.TrySetResult(_result!);
+        }
+        else
+        {
+            _completion.TrySetException(Error);
+        }
+    }
 
     /// <summary>The operation's statements; its return value is handed to the caller after commit.</summary>
     protected abstract T Run(WalCommands commands, long nowMs);

@@ -8,7 +8,7 @@ internal sealed class WalCall<T>(Func<WalCommands, long, T> run) : WalOperation<
     protected override T Run(WalCommands commands, long nowMs) => run(commands, nowMs);
 }
 
-/// <summary>Appends a device's batch: messages, one delivery per route, and the device's last sequence.</summary>
+/// <summary>Appends a device's batch: messages, one delivery per route, and the device's record (<see cref="WalDeviceRecord"/>).</summary>
 internal sealed class AppendOperation(WalAppend append) : WalOperation<bool>
 {
     public override void AddWokenPartitions(HashSet<PartitionKey> partitions)
@@ -33,7 +33,8 @@ internal sealed class AppendOperation(WalAppend append) : WalOperation<bool>
             }
         }
 
-        commands.UpsertDeviceSequence(append.DeviceId, append.Messages[^1].Sequence);
+        var last = append.Messages[^1];
+        commands.UpsertDevice(append.DeviceId, last.Sequence, last.ReceivedAt.ToUnixTimeMilliseconds(), append.Messages.Count);
         return true;
     }
 }

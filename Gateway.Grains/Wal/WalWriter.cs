@@ -60,7 +60,8 @@ internal sealed partial class WalWriter : IDisposable
     {
         if (!_queue.Writer.TryWrite(operation))
         {
-            operation.Fail(new ObjectDisposedException(nameof(WalWriter), "The WAL writer has stopped."));
+            operation.Error = new ObjectDisposedException(nameof(WalWriter), "The WAL writer has stopped.");
+            operation.Settle();
         }
 
         return operation.Task;
@@ -78,7 +79,6 @@ internal sealed partial class WalWriter : IDisposable
     private void Run()
     {
         var batch = new List<WalOperation>(_maxBatchOperations);
-        var woken = new HashSet<PartitionKey>();
         while (WaitForWork())
         {
             while (batch.Count < _maxBatchOperations && _queue.Reader.TryRead(out var operation))
@@ -86,20 +86,8 @@ internal sealed partial class WalWriter : IDisposable
                 batch.Add(operation);
             }
 
-            if (Commit(batch))
-            {
-                foreach (var operation in batch)
-                {
-                    operation.AddWokenPartitions(woken);
-                }
-
-                if (woken.Count > 0)
-                {
-                    NotifyWoken(woken);
-                    woken.Clear();
-                }
-            }
-
+            var committed = Commit(batch);
+            ThreadPool.UnsafeQueueUserWorkItem(static commit => commit.Settle(), new SettledCommit(batch.ToArray(), committed, this), preferLocal: false);
             batch.Clear();
         }
     }
@@ -110,45 +98,30 @@ internal sealed partial class WalWriter : IDisposable
         return wait.IsCompletedSuccessfully ? wait.Result : wait.AsTask().GetAwaiter().GetResult();
     }
 
+    /// <summary>
+    /// Runs and commits <paramref name="batch"/> in one transaction. Operations run without savepoints; only if
+    /// one of them fails on its own (a constraint or a bad value, not the database) is the transaction rolled back and the batch
+    /// run again with a savepoint around each operation, so that one operation's error undoes none of the others.
+    /// Sets each operation's <see cref="WalOperation.Error"/>; returns whether the transaction committed.
+    /// </summary>
     private bool Commit(List<WalOperation> batch)
     {
         var nowMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
         var started = Stopwatch.GetTimestamp();
-        var failed = new bool[batch.Count];
         try
         {
-            using var transaction = _connection.BeginTransaction(deferred: false);
-            _commands.Enlist(transaction);
-            for (var i = 0; i < batch.Count; i++)
+            if (!TryCommit(batch, nowMs, isolateOperations: false))
             {
-                // A savepoint per operation: one operation's error does not undo the others'.
-                transaction.Save(OperationSavepoint);
-                try
-                {
-                    batch[i].Execute(_commands, nowMs);
-                    transaction.Release(OperationSavepoint);
-                }
-                catch (SqliteException error) when (!IsFatal(error))
-                {
-                    transaction.Rollback(OperationSavepoint);
-                    transaction.Release(OperationSavepoint);
-                    failed[i] = true;
-                    batch[i].Fail(error);
-                }
+                TryCommit(batch, nowMs, isolateOperations: true);
             }
-
-            transaction.Commit();
         }
         catch (Exception error)
         {
             LogCommitFailed(_logger, error, batch.Count);
             _metrics.GroupCommitFailed();
-            for (var i = 0; i < batch.Count; i++)
+            foreach (var operation in batch)
             {
-                if (!failed[i])
-                {
-                    batch[i].Fail(error);
-                }
+                operation.Error ??= error;
             }
 
             return false;
@@ -158,21 +131,91 @@ internal sealed partial class WalWriter : IDisposable
         Interlocked.Increment(ref _transactions);
         Interlocked.Add(ref _operations, batch.Count);
         _metrics.GroupCommitted(batch.Count, duration);
-        for (var i = 0; i < batch.Count; i++)
+        foreach (var operation in batch)
         {
-            if (!failed[i])
-            {
-                batch[i].CommitOperations = batch.Count;
-                batch[i].CommitDuration = duration;
-                batch[i].Complete();
-            }
+            operation.CommitOperations = batch.Count;
+            operation.CommitDuration = duration;
         }
 
         return true;
     }
 
-    private void NotifyWoken(HashSet<PartitionKey> woken)
+    /// <returns>False when an operation failed without savepoints: the transaction was rolled back, nothing committed.</returns>
+    private bool TryCommit(List<WalOperation> batch, long nowMs, bool isolateOperations)
     {
+        using var transaction = _connection.BeginTransaction(deferred: false);
+        _commands.Enlist(transaction);
+        foreach (var operation in batch)
+        {
+            operation.Error = null;
+            if (isolateOperations)
+            {
+                transaction.Save(OperationSavepoint);
+            }
+
+            try
+            {
+                operation.Execute(_commands, nowMs);
+                if (isolateOperations)
+                {
+                    transaction.Release(OperationSavepoint);
+                }
+            }
+            catch (Exception error) when (error is not SqliteException sqlite || !IsFatal(sqlite))
+            {
+                if (!isolateOperations)
+                {
+                    transaction.Rollback();
+                    return false;
+                }
+
+                transaction.Rollback(OperationSavepoint);
+                transaction.Release(OperationSavepoint);
+                operation.Error = error;
+            }
+        }
+
+        transaction.Commit();
+        return true;
+    }
+
+    /// <summary>
+    /// The outcome of one commit, handed to the thread pool in one work item: callers' continuations never run on
+    /// the writer thread, a commit of many operations costs one hand-off instead of one per operation, and the
+    /// grain calls that wake partitions leave the writer free for the next commit.
+    /// </summary>
+    private sealed class SettledCommit(WalOperation[] operations, bool committed, WalWriter writer)
+    {
+        public void Settle()
+        {
+            foreach (var operation in operations)
+            {
+                operation.Settle();
+            }
+
+            if (committed)
+            {
+                writer.WakePartitions(operations);
+            }
+        }
+    }
+
+    private void WakePartitions(WalOperation[] operations)
+    {
+        var woken = new HashSet<PartitionKey>();
+        foreach (var operation in operations)
+        {
+            if (operation.Error is null)
+            {
+                operation.AddWokenPartitions(woken);
+            }
+        }
+
+        if (woken.Count == 0)
+        {
+            return;
+        }
+
         try
         {
             _onPartitionsWoken(woken);

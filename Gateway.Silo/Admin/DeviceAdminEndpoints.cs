@@ -108,7 +108,7 @@ internal static class DeviceAdminEndpoints
     }
 }
 
-/// <summary>A device directory row. Its last-seen is refreshed at most once a minute; the device's own view is exact.</summary>
+/// <summary>A known device: when it was first and last accepted from (null for one that never sent anything).</summary>
 internal sealed record DeviceEntry(string DeviceId, DateTimeOffset? FirstSeen, DateTimeOffset? LastSeen);
 
 /// <summary>A newly created or rotated secret: shown in this answer only, never stored in clear.</summary>

@@ -30,8 +30,8 @@ BEGIN
     DELETE FROM wal_delivery_event WHERE delivery_id = old.id;
 END;
 
--- The devices the gateway knows, for listing: grains cannot be enumerated. Device grains write their row when
--- they flush their bookkeeping, when they are disabled or enabled, and when credentials are provisioned.
+-- Devices the gateway knows before they send anything (credentials provisioned, disabled), for listing: grains
+-- cannot be enumerated. Devices that stored messages are listed from wal_device.
 CREATE TABLE wal_device_directory (
     device_id  TEXT    PRIMARY KEY,
     first_seen INTEGER NULL,

@@ -20,7 +20,7 @@ internal static class WalAppendLoad
         var lastSequences = new long[Devices];
         for (var i = 0; i < Devices; i++)
         {
-            lastSequences[i] = await store.GetLastSequenceAsync(SampleTelemetry.DeviceId(i)).ConfigureAwait(false);
+            lastSequences[i] = (await store.GetDeviceAsync(SampleTelemetry.DeviceId(i)).ConfigureAwait(false)).LastSequence;
         }
 
         var transactionsBefore = store.GetStatistics().Transactions;

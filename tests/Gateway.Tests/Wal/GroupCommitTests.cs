@@ -47,6 +47,36 @@ public sealed class GroupCommitTests
     }
 
     [Fact]
+    public async Task An_operation_that_fails_alone_undoes_none_of_the_others_in_its_commit()
+    {
+        using var wal = new WalFixture();
+        var partition = new PartitionKey("file", 0);
+
+        using var blocker = new SqliteConnection(wal.Database.ConnectionString);
+        blocker.Open();
+        using (var trigger = blocker.CreateCommand())
+        {
+            // The database refuses this one device's messages: its append fails inside the shared transaction.
+            trigger.CommandText = "CREATE TRIGGER refuse_bad BEFORE INSERT ON wal_message WHEN NEW.device_id = 'bad' BEGIN SELECT RAISE(ABORT, 'refused'); END";
+            trigger.ExecuteNonQuery();
+        }
+
+        // Hold the write lock so that the appends below queue up and share one commit.
+        using var hold = blocker.BeginTransaction(deferred: false);
+        var good = Enumerable.Range(0, 20).Select(device => wal.Store.AppendAsync(WalFixture.Append($"d{device}", 1, 1, partition))).ToList();
+        var bad = wal.Store.AppendAsync(WalFixture.Append("bad", 1, 1, partition));
+        good.AddRange(Enumerable.Range(20, 20).Select(device => wal.Store.AppendAsync(WalFixture.Append($"d{device}", 1, 1, partition))));
+        hold.Rollback();
+
+        await Assert.ThrowsAsync<SqliteException>(() => bad);
+        await Task.WhenAll(good);
+        Assert.Equal(40, WalDatabase.Scalar(wal.Database.FilePath, "SELECT count(*) FROM wal_message"));
+        Assert.Equal(0, WalDatabase.Scalar(wal.Database.FilePath, "SELECT count(*) FROM wal_message WHERE device_id = 'bad'"));
+        Assert.Equal(0, WalDatabase.Scalar(wal.Database.FilePath, "SELECT count(*) FROM wal_device WHERE device_id = 'bad'"));
+        Assert.True(wal.Store.GetStatistics().Transactions <= 2, "the appends did not share a commit, so the test proves nothing");
+    }
+
+    [Fact]
     public async Task One_batch_per_transaction_when_group_commit_is_off()
     {
         using var wal = new WalFixture(new Gateway.Wal.WalOptions { MaxBatchOperations = 1 });

@@ -141,15 +141,23 @@ public sealed class WalLifecycleTests
     }
 
     [Fact]
-    public async Task Device_sequence_survives_compaction_of_its_messages()
+    public async Task Device_record_is_committed_with_its_appends_and_survives_compaction_of_its_messages()
     {
         using var wal = new WalFixture();
-        await wal.Store.AppendAsync(WalFixture.Append("a", 1, 5, Partition));
+        Assert.Equal(WalDeviceRecord.None, await wal.Store.GetDeviceAsync("a"));
+        var first = WalFixture.Append("a", 1, 2, Partition);
+        var second = WalFixture.Append("a", 3, 3, Partition);
+        await wal.Store.AppendAsync(first);
+        await wal.Store.AppendAsync(second);
         await wal.Store.AckAsync(await wal.Store.LeaseAsync(Partition, 10));
         await wal.Store.CompactAsync(DateTimeOffset.UtcNow.AddMinutes(1), 100);
 
         Assert.Equal(0, WalDatabase.Scalar(wal.Database.FilePath, "SELECT count(*) FROM wal_message"));
-        Assert.Equal(5, await wal.Store.GetLastSequenceAsync("a"));
+        var device = await wal.Store.GetDeviceAsync("a");
+        Assert.Equal(5, device.LastSequence);
+        Assert.Equal(5, device.AcceptedCount);
+        Assert.Equal(first.Messages[^1].ReceivedAt.ToUnixTimeMilliseconds(), device.FirstSeen!.Value.ToUnixTimeMilliseconds());
+        Assert.Equal(second.Messages[^1].ReceivedAt.ToUnixTimeMilliseconds(), device.LastSeen!.Value.ToUnixTimeMilliseconds());
     }
 
     [Fact]
@@ -206,8 +214,8 @@ public sealed class WalLifecycleTests
         using var directory = new TempDirectory();
         var database = new SqliteDatabase(directory.Path);
 
-        // 0001-wal, 0002-probe, 0004-history.
-        Assert.Equal(3, SqliteSchemaMigrator.Apply(database, typeof(SqliteWalStore).Assembly, "wal"));
+        // 0001-wal, 0002-probe, 0003-device-activity, 0004-history.
+        Assert.Equal(4, SqliteSchemaMigrator.Apply(database, typeof(SqliteWalStore).Assembly, "wal"));
         Assert.Equal(0, SqliteSchemaMigrator.Apply(database, typeof(SqliteWalStore).Assembly, "wal"));
         Assert.Equal(4, WalDatabase.Scalar(database.FilePath, "SELECT version FROM gateway_schema WHERE component = 'wal'"));
         Assert.Equal("wal", WalDatabase.Text(database.FilePath, "PRAGMA journal_mode"));
