@@ -53,6 +53,8 @@ public static class GatewayGrainsExtensions
         services.TryAddSingleton<IWalStore>(sp => sp.GetRequiredService<SqliteWalStore>());
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, WalLifecycle>();
         services.TryAddSingleton<IngestPressure>();
+        services.TryAddSingleton<TailInterest>();
+        services.AddHostedService<TailInterestRefresher>();
         services.TryAddSingleton(sp => new PartitionRouter(
             sp.GetRequiredService<SinkCatalog>().Routes, sp.GetRequiredService<IOptions<DeliveryOptions>>()));
         services.AddHostedService<WalCompactionService>();

@@ -22,6 +22,7 @@ public sealed partial class DeviceGrain(
     IWalStore wal,
     IngestPressure pressure,
     PartitionRouter router,
+    TailInterest tailInterest,
     GatewayMetrics metrics,
     IOptions<DeviceOptions> deviceOptions,
     IOptions<GatewayOptions> gatewayOptions,
@@ -144,7 +145,10 @@ public sealed partial class DeviceGrain(
                     "The gateway could not store the messages; nothing was stored, retry later.") with { RetryAfter = pressure.RetryAfter }, activity);
             }
 
-            PublishToTail(toStore);
+            if (tailInterest.IsWatched(router.PartitionOf(_deviceId)))
+            {
+                PublishToTail(toStore);
+            }
         }
 
         if (toStore.Count > 0)
@@ -311,7 +315,7 @@ public sealed partial class DeviceGrain(
         return await GetStatusAsync();
     }
 
-    // After the commit and never awaited: a tail viewer, or the stream queue being slow, must not hold up ingest.
+    // After the commit, only while someone watches, and never awaited: a tail viewer, or the stream queue being slow, must not hold up ingest.
     // Publishes waiting on the stream queue are bounded per device; beyond that the tail misses messages, the WAL none.
     private void PublishToTail(List<WalMessage> stored)
     {

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 using Gateway.Devices;
@@ -23,7 +24,7 @@ internal static class TailEndpoints
 
     private static async Task<IResult> TailAsync(
         string? deviceId, string? topic, HttpContext context, IClusterClient cluster, PartitionRouter router,
-        IOptions<Partitions.DeliveryOptions> delivery, IOptions<AdminOptions> options, GatewayMetrics metrics)
+        IOptions<Partitions.DeliveryOptions> delivery, IOptions<AdminOptions> options, TailInterest interest, GatewayMetrics metrics)
     {
         if ((deviceId is null) == (topic is null))
         {
@@ -51,8 +52,26 @@ internal static class TailEndpoints
         var device = deviceId ?? DeviceOf(topic);
         IEnumerable<int> partitions = device is not null ? [router.PartitionOf(device)] : Enumerable.Range(0, delivery.Value.PartitionCount);
         var streams = cluster.GetStreamProvider(TailStreams.Provider);
-        await using var viewer = await TailViewer.SubscribeAsync(streams, partitions, deviceId, filter, options.Value.TailBuffer, metrics);
-        await StreamAsync(context, viewer, options.Value.TailKeepAlive);
+        var watched = partitions.ToArray();
+        await using var viewer = await TailViewer.SubscribeAsync(streams, watched, deviceId, filter, options.Value.TailBuffer, metrics);
+
+        // Device grains publish to a tail stream only while it is watched: register this viewer, renewed with each
+        // keep-alive, so its lease outlives it only briefly if this silo dies.
+        var registry = cluster.GetGrain<ITailRegistryGrain>(0);
+        var viewerId = Guid.NewGuid();
+        var keepAlive = options.Value.TailKeepAlive;
+        Task RenewAsync() => registry.WatchAsync(viewerId, watched, keepAlive * 3);
+        await RenewAsync();
+        interest.Watch(watched);
+        try
+        {
+            await StreamAsync(context, viewer, keepAlive, RenewAsync);
+        }
+        finally
+        {
+            await registry.ForgetAsync(viewerId);
+        }
+
         return Results.Empty;
     }
 
@@ -60,7 +79,7 @@ internal static class TailEndpoints
     private static string? DeviceOf(string? topic) =>
         topic?.Split('/') is ["devices", var device, ..] && DeviceId.IsValid(device) ? device : null;
 
-    private static async Task StreamAsync(HttpContext context, TailViewer viewer, TimeSpan keepAlive)
+    private static async Task StreamAsync(HttpContext context, TailViewer viewer, TimeSpan keepAlive, Func<Task> renew)
     {
         var response = context.Response;
         var aborted = context.RequestAborted;
@@ -73,8 +92,15 @@ internal static class TailEndpoints
         long reportedDrops = 0;
         try
         {
+            var renewed = Stopwatch.GetTimestamp();
             while (!aborted.IsCancellationRequested)
             {
+                if (Stopwatch.GetElapsedTime(renewed) >= keepAlive)
+                {
+                    await renew();
+                    renewed = Stopwatch.GetTimestamp();
+                }
+
                 using var wait = CancellationTokenSource.CreateLinkedTokenSource(aborted);
                 wait.CancelAfter(keepAlive);
                 try

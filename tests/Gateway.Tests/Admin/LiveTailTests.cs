@@ -3,6 +3,7 @@ using System.Text.Json;
 using Gateway.Silo.Admin;
 using Gateway.Tail;
 using Gateway.Telemetry;
+using Gateway.Tests.Infrastructure;
 using Gateway.Tests.Mqtt;
 using Microsoft.Extensions.DependencyInjection;
 using MQTTnet;
@@ -75,6 +76,35 @@ public sealed class LiveTailTests(AdminGateway gateway)
         Assert.All(received, data => Assert.EndsWith("/telemetry/alarm", data.GetProperty("topic").GetString(), StringComparison.Ordinal));
         // The two devices ride different streams, so their relative order is not kept; each device's is.
         Assert.Equal([1, 2], received.Select(data => data.GetProperty("payload").GetProperty("level").GetInt32()).Order());
+    }
+
+    [Fact]
+    public async Task Devices_publish_to_the_tail_only_while_a_viewer_watches()
+    {
+        var services = gateway.Services;
+        var device = AdminGateway.NewDeviceId("unwatched");
+        var partition = services.GetRequiredService<Gateway.Routing.PartitionRouter>().PartitionOf(device);
+        var interest = services.GetRequiredService<TailInterest>();
+        // A raw subscriber that registers no interest: it sees whatever the device grain publishes.
+        var streams = services.GetRequiredService<IClusterClient>().GetStreamProvider(TailStreams.Provider);
+        await using var observer = await TailViewer.SubscribeAsync(streams, [partition], device, null, capacity: 16, services.GetRequiredService<GatewayMetrics>());
+        await Eventually.TrueAsync(() => !interest.IsWatched(partition), "earlier tails of this partition gone", TimeSpan.FromSeconds(30));
+
+        var (client, _) = await MqttTestClient.ConnectAsync(gateway.MqttPort);
+        using (client)
+        {
+            Assert.Equal(MqttClientPublishReasonCode.Success, (await client.PublishAsync($"devices/{device}/telemetry", """{"n": 1}""")).ReasonCode);
+
+            using var admin = gateway.Admin;
+            await using var tail = await SseClient.OpenAsync(admin, $"/admin/v1/tail?deviceId={device}");
+            Assert.Equal(MqttClientPublishReasonCode.Success, (await client.PublishAsync($"devices/{device}/telemetry", """{"n": 2}""")).ReasonCode);
+            await tail.NextAsync("message", EventTimeout);
+        }
+
+        // The stream keeps one device's publishes in order: had the first been published, it would be here before the second.
+        await Eventually.TrueAsync(() => observer.Messages.Count > 0, "the watched message reached the raw subscriber", EventTimeout);
+        Assert.True(observer.Messages.TryRead(out var first));
+        Assert.Equal(2, first.Sequence);
     }
 
     [Fact]
