@@ -12,10 +12,15 @@ internal static class LoadRun
     public static async Task<LoadSummary> RunAsync(LoadSettings settings, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        using var http = new HttpClient(new SocketsHttpHandler { UseProxy = false, MaxConnectionsPerServer = settings.Devices })
+        using var http = new HttpClient(new SocketsHttpHandler
+        {
+            UseProxy = false,
+            MaxConnectionsPerServer = settings.Concurrency > 0 ? settings.Concurrency : settings.Devices,
+        })
         {
             Timeout = settings.AckTimeout,
         };
+        using var turns = new SemaphoreSlim(settings.Concurrency > 0 ? settings.Concurrency : settings.Devices);
         var links = new IDeviceLink[settings.Devices];
         for (var i = 0; i < links.Length; i++)
         {
@@ -38,7 +43,28 @@ internal static class LoadRun
                 using var abort = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                 var runner = new DeviceRunner(settings, recorder, ackLog, new TelemetryPayload(settings.PayloadBytes));
                 var devices = Enumerable.Range(0, links.Length)
-                    .Select(i => Task.Run(() => runner.RunAsync(i, links[i], stopSending.Token, abort.Token), CancellationToken.None))
+                    .Select(i => Task.Run(
+                        async () =>
+                        {
+                            try
+                            {
+                                await turns.WaitAsync(abort.Token).ConfigureAwait(false);
+                            }
+                            catch (OperationCanceledException)
+                            {
+                                return;
+                            }
+
+                            try
+                            {
+                                await runner.RunAsync(i, links[i], stopSending.Token, abort.Token).ConfigureAwait(false);
+                            }
+                            finally
+                            {
+                                turns.Release();
+                            }
+                        },
+                        CancellationToken.None))
                     .ToArray();
                 var allDone = Task.WhenAll(devices);
 

@@ -17,6 +17,8 @@ internal sealed record LoadSettings
           --count <n>                       or send exactly n messages in total (each device its share)
           --warmup <seconds>                sent and logged, but not in the figures; default 0
           --in-flight <n>                   unacknowledged MQTT messages per device; default 1 (HTTP: always 1)
+          --concurrency <n>                 HTTP: at most n devices at work at once (each sends its whole share, then the
+                                            next starts), so 100,000 devices need not hold 100,000 connections; default all
           --acked <file>                    append '<deviceId> <n>' for every acknowledged message
           --ca <pem>                        MQTT over TLS, trusting this CA bundle
           --cert <pem> --key <pem>          client certificate (mTLS); the device id is sent as the user name
@@ -37,6 +39,9 @@ internal sealed record LoadSettings
     public required long? Count { get; init; }
     public required TimeSpan WarmUp { get; init; }
     public required int InFlight { get; init; }
+
+    /// <summary>HTTP devices at work at once; 0 is all of them.</summary>
+    public int Concurrency { get; init; }
     public required string? AckedPath { get; init; }
     public required string? CaPath { get; init; }
     public required string? CertificatePath { get; init; }
@@ -72,6 +77,7 @@ internal sealed record LoadSettings
             Count = arguments.Text("--count") is null ? null : arguments.Integer("--count", 0, minimum: 1),
             WarmUp = TimeSpan.FromSeconds(arguments.Number("--warmup", 0)),
             InFlight = arguments.Integer("--in-flight", 1, minimum: 1) is var window && transport != "http" ? window : 1,
+            Concurrency = arguments.Integer("--concurrency", 0),
             AckedPath = arguments.Text("--acked"),
             CaPath = arguments.Text("--ca"),
             CertificatePath = arguments.Text("--cert"),
@@ -82,6 +88,11 @@ internal sealed record LoadSettings
         if ((settings.CertificatePath is null) != (settings.KeyPath is null))
         {
             throw new ArgumentException("--cert and --key go together.");
+        }
+
+        if (settings.Concurrency > 0 && settings.Transport != Transport.Http)
+        {
+            throw new ArgumentException("--concurrency is for --transport http; an MQTT device holds its connection for the whole run.");
         }
 
         if (settings.Count < settings.Devices)

@@ -1,7 +1,6 @@
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using MQTTnet;
-using MQTTnet.Exceptions;
 using MQTTnet.Formatter;
 using MQTTnet.Protocol;
 
@@ -14,25 +13,25 @@ namespace Gateway.Load.Load;
 internal sealed class MqttDeviceLink(LoadSettings settings, string deviceId) : IDeviceLink
 {
     private const string MessageIdProperty = "message-id";
-    private readonly IMqttClient _client = new MqttClientFactory().CreateMqttClient();
+    private IMqttClient _client = new MqttClientFactory().CreateMqttClient();
     private readonly string _topic = $"devices/{deviceId}/telemetry";
     private readonly MqttQualityOfServiceLevel _qos =
         settings.Transport == Transport.MqttQos0 ? MqttQualityOfServiceLevel.AtMostOnce : MqttQualityOfServiceLevel.AtLeastOnce;
 
     public async Task<bool> ConnectAsync(CancellationToken cancellationToken)
     {
-        if (_client.IsConnected)
-        {
-            await _client.DisconnectAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
-        }
-
+        // A fresh client per attempt: one whose connection just broke may still be tearing it down, and refuses
+        // to connect until it has.
+        _client.Dispose();
+        _client = new MqttClientFactory().CreateMqttClient();
         try
         {
             var result = await _client.ConnectAsync(Options(), cancellationToken).ConfigureAwait(false);
             return result.ResultCode == MqttClientConnectResultCode.Success;
         }
-        catch (Exception error) when (error is MqttCommunicationException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        catch (Exception error) when (!cancellationToken.IsCancellationRequested && error is not OutOfMemoryException)
         {
+            // Refused, reset, timed out, TLS failed: the gateway is not there yet. The caller tries again.
             return false;
         }
     }
@@ -51,9 +50,9 @@ internal sealed class MqttDeviceLink(LoadSettings settings, string deviceId) : I
             var result = await _client.PublishAsync(message, cancellationToken).ConfigureAwait(false);
             return result.IsSuccess ? SendOutcome.Acknowledged : SendOutcome.Refused;
         }
-        catch (Exception error) when (error is MqttCommunicationException or OperationCanceledException or InvalidOperationException)
+        catch (Exception error) when (error is not OutOfMemoryException)
         {
-            // Not connected, connection lost, or no PUBACK within the timeout: the outcome is unknown.
+            // Not connected, connection lost, no PUBACK within the timeout, or the run aborted: the outcome is unknown.
             return SendOutcome.Lost;
         }
     }
