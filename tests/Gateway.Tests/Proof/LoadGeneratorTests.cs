@@ -55,6 +55,36 @@ public sealed class LoadGeneratorTests
         Assert.Equal(1, CheckAgainst(acked, gateway.SinkFolder).Missing);
     }
 
+    [Fact]
+    public async Task Load_generator_publishes_over_mutual_TLS_with_a_client_certificate()
+    {
+        using var folder = new TempDirectory();
+        var data = Directory.CreateDirectory(folder.Combine("data")).FullName;
+        var certificates = new TestCertificates(Directory.CreateDirectory(folder.Combine("certificates")).FullName);
+        var tlsPort = FreePort.Next();
+        await using var gateway = await GatewayProcess.StartAsync(data, new Dictionary<string, string>
+        {
+            ["Gateway:Mqtt:TlsPort"] = tlsPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Gateway:Mqtt:TlsBindAddress"] = "127.0.0.1",
+            ["Gateway:Mqtt:CertificatePath"] = certificates.ServerCertificatePath,
+            ["Gateway:Mqtt:CertificateKeyPath"] = certificates.ServerKeyPath,
+            ["Gateway:Mqtt:ClientCaPath"] = certificates.CaPath,
+            ["Gateway:Mqtt:RequireClientCertificate"] = "true",
+        });
+        var acked = folder.Combine("acked.txt");
+        var settings = Settings(Transport.MqttQos1, tlsPort, devices: 3, count: 30, inFlight: 2, acked);
+        // One certificate naming all three devices; the load generator sends the device id as the user name.
+        var device = certificates.Client(settings.DeviceId(0), settings.DeviceId(0), settings.DeviceId(1), settings.DeviceId(2));
+
+        var run = await LoadRun.RunAsync(
+            settings with { CaPath = certificates.CaPath, CertificatePath = device.CertificatePath, KeyPath = device.KeyPath },
+            CancellationToken.None);
+
+        Assert.Equal((30, 0), (run.Acknowledged, run.Refused));
+        await Eventually.TrueAsync(() => CheckAgainst(acked, gateway.SinkFolder) is { Passed: true, Acknowledged: 30 },
+            "the file sink to hold the 30 messages sent over TLS");
+    }
+
     private static CheckResult CheckAgainst(string acked, string sink)
     {
         var check = new DeliveryCheck();
