@@ -94,7 +94,7 @@ if wants rss; then
         log "rss: one HTTP message from each of $devices devices"
         load --transport http --port "$rss_gateway_http" --devices "$devices" --count "$devices" --concurrency 64 --payload 100 >/dev/null
         active=$(curl -s "http://127.0.0.1:$rss_gateway_ops/metrics" | awk '/^gateway_devices_active/ { print $NF }')
-        table+=("$(row "RSS with $devices device grains active" - - - - "**$(rss_mb "$rss_gateway_pid") MB** resident, gateway_devices_active $active; target 10k <= 300 MB")")
+        table+=("$(row "RSS after one message from $devices more devices" - - - - "**$(rss_mb "$rss_gateway_pid") MB** resident, gateway_devices_active $active; target 10k <= 300 MB")")
     done
     kill "$rss_gateway_pid"
 fi
