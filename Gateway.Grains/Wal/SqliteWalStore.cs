@@ -59,28 +59,16 @@ public sealed class SqliteWalStore : IWalStore, IDisposable
 
         SqliteSchemaMigrator.Apply(_database, typeof(SqliteWalStore).Assembly, "wal");
         using (var connection = _database.Open())
-        using (var count = connection.CreateCommand())
         {
             // Counted once here, then kept up to date by every committed operation, so metrics and
-            // backpressure never scan the tables.
-            count.CommandText = """
-                SELECT d.state, count(*), coalesce(sum(CASE WHEN d.state IN (0, 1) THEN length(m.payload) END), 0)
-                FROM wal_delivery d JOIN wal_message m ON m.seq = d.message_seq
-                GROUP BY d.state
-                """;
-            using var reader = count.ExecuteReader();
-            while (reader.Read())
-            {
-                var records = reader.GetInt64(1);
-                _pendingBytes += reader.GetInt64(2);
-                switch ((DeliveryState)reader.GetInt32(0))
-                {
-                    case DeliveryState.Enqueued: _enqueuedRecords = records; break;
-                    case DeliveryState.InFlight: _inFlightRecords = records; break;
-                    case DeliveryState.Acked: _ackedRecords = records; break;
-                    case DeliveryState.Dead: _deadRecords = records; break;
-                }
-            }
+            // backpressure never scan the tables. Each state is counted on its own partial index, and payload
+            // bytes are summed only for pending deliveries: start-up cost follows the backlog, not the acked
+            // history that retention keeps (an hour of acked records can be many times the backlog).
+            (_enqueuedRecords, var enqueuedBytes) = CountPending(connection, DeliveryState.Enqueued);
+            (_inFlightRecords, var inFlightBytes) = CountPending(connection, DeliveryState.InFlight);
+            _pendingBytes = enqueuedBytes + inFlightBytes;
+            _ackedRecords = CountRecords(connection, DeliveryState.Acked);
+            _deadRecords = CountRecords(connection, DeliveryState.Dead);
         }
 
         _writer = new WalWriter(_database, _options.MaxBatchOperations, _time, _listener.OnPartitionsWoken, _metrics, _logger);
@@ -515,4 +503,25 @@ public sealed class SqliteWalStore : IWalStore, IDisposable
     private static DateTimeOffset FromMilliseconds(long milliseconds) => DateTimeOffset.FromUnixTimeMilliseconds(milliseconds);
 
     private static DateTimeOffset? Earliest(DateTimeOffset? a, DateTimeOffset? b) => a is null ? b : b is null ? a : a < b ? a : b;
+
+    // The literal state in each WHERE clause lets SQLite pick that state's partial index.
+    private static (long Records, long Bytes) CountPending(SqliteConnection connection, DeliveryState state)
+    {
+        using var count = connection.CreateCommand();
+        count.CommandText = $"""
+            SELECT count(*), coalesce(sum(length(m.payload)), 0)
+            FROM wal_delivery d JOIN wal_message m ON m.seq = d.message_seq
+            WHERE d.state = {(int)state}
+            """;
+        using var reader = count.ExecuteReader();
+        reader.Read();
+        return (reader.GetInt64(0), reader.GetInt64(1));
+    }
+
+    private static long CountRecords(SqliteConnection connection, DeliveryState state)
+    {
+        using var count = connection.CreateCommand();
+        count.CommandText = $"SELECT count(*) FROM wal_delivery WHERE state = {(int)state}";
+        return (long)count.ExecuteScalar()!;
+    }
 }

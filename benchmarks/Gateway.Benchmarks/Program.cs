@@ -1,6 +1,7 @@
 using Gateway.Benchmarks.Egress;
 using Gateway.Benchmarks.Http;
 using Gateway.Benchmarks.Measurement;
+using Gateway.Benchmarks.Startup;
 using Gateway.Benchmarks.Wal;
 
 namespace Gateway.Benchmarks;
@@ -23,6 +24,7 @@ internal static class Program
         (WalBacklogScenario.Name, _ => new WalBacklogScenario()),
         (HttpIngestScenario.Name, command => new HttpIngestScenario(command.SiloAssembly)),
         (HttpDrainScenario.Name, command => new HttpDrainScenario(command.SiloAssembly)),
+        (ColdStartScenario.Name, command => new ColdStartScenario(command.SiloAssembly)),
     ];
 
     public static async Task<int> Main(string[] args)
