@@ -15,6 +15,9 @@ builder.AddGatewayHealth();
 builder.AddGatewayTelemetry();
 builder.AddGatewayDashboard();
 
+// Under systemd (Type=notify) READY=1 is sent once every hosted service has started; elsewhere this does nothing.
+builder.Services.AddSystemd();
+
 var app = builder.Build();
 app.MapGatewayMetrics();
 app.MapGatewayDashboard();

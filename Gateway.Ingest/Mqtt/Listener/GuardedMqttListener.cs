@@ -7,7 +7,6 @@ using Microsoft.Extensions.Logging;
 using MQTTnet.Adapter;
 using MQTTnet.Diagnostics.Logger;
 using MQTTnet.Formatter;
-using MQTTnet.Implementations;
 using MQTTnet.Server;
 
 namespace Gateway.Ingest.Mqtt.Listener;
@@ -22,7 +21,7 @@ internal sealed record MqttEndpoint(IPAddress Address, int Port, X509Certificate
 /// <summary>
 /// The broker's TCP listeners, in place of MQTTnet's own: they add what MQTTnet's lacks for an exposed port.
 /// A cap on open connections (over it a socket is closed at once), a deadline on the TLS handshake, and
-/// <see cref="MqttPacketGuardStream"/> so no packet larger than the limit is ever buffered. Each refusal is
+/// <see cref="MqttPacketGuard"/> so no packet larger than the limit is ever buffered. Each refusal is
 /// counted by reason in <see cref="MqttIngestMetrics"/>.
 /// </summary>
 internal sealed partial class GuardedMqttListener(
@@ -129,7 +128,8 @@ internal sealed partial class GuardedMqttListener(
     {
         var remote = client.RemoteEndPoint;
         Stream? stream = null;
-        MqttPacketGuardStream? guard = null;
+        GuardedMqttChannel? channel = null;
+        var guard = new MqttPacketGuard(options.MaxPacketBytes);
         try
         {
             client.NoDelay = true;
@@ -149,11 +149,9 @@ internal sealed partial class GuardedMqttListener(
                     ?? (tls.RemoteCertificate is { } presented ? X509CertificateLoader.LoadCertificate(presented.GetRawCertData()) : null);
             }
 
-            guard = new MqttPacketGuardStream(stream, options.MaxPacketBytes);
-            stream = guard;
             if (ClientHandler is { } handler && _serverOptions is { } serverOptions)
             {
-                var channel = new MqttTcpChannel(guard, client.LocalEndPoint, remote, clientCertificate);
+                channel = new GuardedMqttChannel(stream, client.LocalEndPoint, remote, clientCertificate, endpoint.Certificate is not null, guard);
                 var formatter = new MqttPacketFormatterAdapter(new MqttBufferWriter(serverOptions.WriterBufferSize, serverOptions.WriterBufferSizeMax));
                 using var adapter = new MqttChannelAdapter(channel, formatter, _mqttLogger);
                 await handler(adapter).ConfigureAwait(false);
@@ -165,10 +163,10 @@ internal sealed partial class GuardedMqttListener(
         }
         finally
         {
-            if (guard is not null)
+            if (channel is not null)
             {
                 // The guard's own refusal, or a peer that never got as far as an answer to CONNECT (garbage, silence, a drop).
-                var reason = guard.RefusalReason ?? (guard.ServerAnswered ? null : "connect-not-completed");
+                var reason = guard.RefusalReason ?? (channel.ServerAnswered ? null : "connect-not-completed");
                 if (reason is not null)
                 {
                     metrics.ConnectionRefused(reason);
