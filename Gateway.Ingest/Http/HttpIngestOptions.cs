@@ -52,6 +52,6 @@ public sealed class HttpIngestOptions
     public int MinRequestBodyBytesPerSecond { get; set; } = 240;
 
     /// <summary>Time a request body may start slower than <see cref="MinRequestBodyBytesPerSecond"/>.</summary>
-    [Range(typeof(TimeSpan), "00:00:01", "00:05:00", ErrorMessage = "Gateway:Http:RequestBodyGracePeriod must be between 1 second and 5 minutes.")]
+    [Range(typeof(TimeSpan), "00:00:02", "00:05:00", ErrorMessage = "Gateway:Http:RequestBodyGracePeriod must be between 2 seconds and 5 minutes (Kestrel checks rates once a second).")]
     public TimeSpan RequestBodyGracePeriod { get; set; } = TimeSpan.FromSeconds(5);
 }
