@@ -104,6 +104,10 @@ internal sealed partial class GuardedMqttListener(
             {
                 return;
             }
+            catch (SocketException) when (stopping.IsCancellationRequested)
+            {
+                return;
+            }
             catch (SocketException error)
             {
                 // A peer that reset before accept, or a descriptor shortage: keep listening, a little later.
@@ -157,8 +161,9 @@ internal sealed partial class GuardedMqttListener(
                 await handler(adapter).ConfigureAwait(false);
             }
         }
-        catch (Exception error) when (error is IOException or SocketException or ObjectDisposedException or OperationCanceledException)
+        catch (Exception error)
         {
+            // Whatever one connection throws ends that connection only; hostile input makes this routine, hence Debug.
             LogConnectionFailed(logger, remote?.ToString(), error.Message);
         }
         finally

@@ -2,8 +2,16 @@ using Gateway.Tests.Infrastructure;
 
 namespace Gateway.Tests.Deploy;
 
+/// <summary>
+/// Runs alone, after the parallel tests: a publish compiles the whole solution again, and beside timing-sensitive
+/// tests on a two-core machine it would starve them.
+/// </summary>
+[CollectionDefinition(nameof(PublishCollection), DisableParallelization = true)]
+public sealed class PublishCollection;
+
 /// <summary>The Raspberry Pi build: a self-contained linux-arm64 publish, as deploy/install.sh makes it.</summary>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+[Collection(nameof(PublishCollection))]
 public sealed class PublishTests
 {
     // ELF header: e_machine at offset 18, 0xB7 for AArch64.
