@@ -43,9 +43,9 @@ public sealed class HttpIngestOptions
     [Range(typeof(TimeSpan), "00:00:01", "00:05:00", ErrorMessage = "Gateway:Http:RequestHeadersTimeout must be between 1 second and 5 minutes.")]
     public TimeSpan RequestHeadersTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>How long an idle keep-alive connection stays open.</summary>
+    /// <summary>How long an idle keep-alive connection stays open; longer than clients' usual one-minute pool idle time, so the server never closes a connection a client is reusing.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00", ErrorMessage = "Gateway:Http:KeepAliveTimeout must be between 1 second and 1 hour.")]
-    public TimeSpan KeepAliveTimeout { get; set; } = TimeSpan.FromSeconds(60);
+    public TimeSpan KeepAliveTimeout { get; set; } = TimeSpan.FromSeconds(130);
 
     /// <summary>Slowest accepted request body, in bytes per second after <see cref="RequestBodyGracePeriod"/>; a slower sender is cut off.</summary>
     [Range(1, 1024 * 1024, ErrorMessage = "Gateway:Http:MinRequestBodyBytesPerSecond must be between 1 and 1048576.")]
