@@ -17,6 +17,9 @@ builder.AddGatewayTelemetry();
 builder.AddGatewayDashboard();
 builder.AddGatewayAdmin();
 
+// Under systemd (Type=notify) READY=1 is sent once every hosted service has started; elsewhere this does nothing.
+builder.Services.AddSystemd();
+
 var app = builder.Build();
 app.MapGatewayMetrics();
 app.MapGatewayDashboard();

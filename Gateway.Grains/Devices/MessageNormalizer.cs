@@ -1,3 +1,4 @@
+using System.Text.Unicode;
 using System.Net.Http.Headers;
 using System.Text.Json;
 using Gateway.Wal;
@@ -54,6 +55,13 @@ public static class MessageNormalizer
     /// <summary>Reads the whole payload as one JSON value without allocating a document.</summary>
     public static bool IsValidJson(ReadOnlySpan<byte> payload, out string? error)
     {
+        // JSON is UTF-8 (RFC 8259), and the reader does not check the bytes inside strings; sinks embed this payload as JSON.
+        if (!Utf8.IsValid(payload))
+        {
+            error = "the payload is not valid UTF-8";
+            return false;
+        }
+
         try
         {
             var reader = new Utf8JsonReader(payload, ReaderOptions);

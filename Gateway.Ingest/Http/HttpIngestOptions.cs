@@ -26,4 +26,32 @@ public sealed class HttpIngestOptions
     /// <summary>Most messages in one JSON array batch; more get 413.</summary>
     [Range(1, 100_000, ErrorMessage = "Gateway:Http:MaxBatchMessages must be between 1 and 100000.")]
     public int MaxBatchMessages { get; set; } = 1000;
+
+    /// <summary>Most open HTTP connections, ingest and operations ports together; more wait in the accept queue and are then refused.</summary>
+    [Range(1, 100_000, ErrorMessage = "Gateway:Http:MaxConnections must be between 1 and 100000.")]
+    public int MaxConnections { get; set; } = 1000;
+
+    /// <summary>Largest total size of a request's headers (and request line), in bytes; larger gets 431.</summary>
+    [Range(1024, 1024 * 1024, ErrorMessage = "Gateway:Http:MaxRequestHeaderBytes must be between 1024 and 1048576.")]
+    public int MaxRequestHeaderBytes { get; set; } = 16 * 1024;
+
+    /// <summary>Most headers in one request; more gets 431.</summary>
+    [Range(1, 1000, ErrorMessage = "Gateway:Http:MaxRequestHeaderCount must be between 1 and 1000.")]
+    public int MaxRequestHeaderCount { get; set; } = 64;
+
+    /// <summary>Longest a client may take to send a request's headers; a slower one (slowloris) gets 408 and is closed.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:05:00", ErrorMessage = "Gateway:Http:RequestHeadersTimeout must be between 1 second and 5 minutes.")]
+    public TimeSpan RequestHeadersTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long an idle keep-alive connection stays open; longer than clients' usual one-minute pool idle time, so the server never closes a connection a client is reusing.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00", ErrorMessage = "Gateway:Http:KeepAliveTimeout must be between 1 second and 1 hour.")]
+    public TimeSpan KeepAliveTimeout { get; set; } = TimeSpan.FromSeconds(130);
+
+    /// <summary>Slowest accepted request body, in bytes per second after <see cref="RequestBodyGracePeriod"/>; a slower sender is cut off.</summary>
+    [Range(1, 1024 * 1024, ErrorMessage = "Gateway:Http:MinRequestBodyBytesPerSecond must be between 1 and 1048576.")]
+    public int MinRequestBodyBytesPerSecond { get; set; } = 240;
+
+    /// <summary>Time a request body may start slower than <see cref="MinRequestBodyBytesPerSecond"/>.</summary>
+    [Range(typeof(TimeSpan), "00:00:02", "00:05:00", ErrorMessage = "Gateway:Http:RequestBodyGracePeriod must be between 2 seconds and 5 minutes (Kestrel checks rates once a second).")]
+    public TimeSpan RequestBodyGracePeriod { get; set; } = TimeSpan.FromSeconds(5);
 }

@@ -1,3 +1,4 @@
+using System.Text.Unicode;
 using System.Text.Json;
 
 namespace Gateway.Ingest.Http;
@@ -20,6 +21,12 @@ internal static class TelemetryBodyParser
         if (body.Trim(" \t\r\n"u8).IsEmpty)
         {
             return (null, "The body is empty; a JSON object or array was expected.");
+        }
+
+        // JSON is UTF-8 (RFC 8259), and the reader does not check the bytes inside strings; sinks embed these messages as JSON.
+        if (!Utf8.IsValid(body))
+        {
+            return (null, "The body is not valid UTF-8.");
         }
 
         var reader = new Utf8JsonReader(body, ReaderOptions);

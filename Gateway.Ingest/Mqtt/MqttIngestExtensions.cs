@@ -28,6 +28,12 @@ public static class MqttIngestExtensions
         services.TryAddSingleton<MqttIngestMetrics>();
         services.TryAddSingleton<IngestTelemetry>();
         services.TryAddSingleton<DeviceConnections>();
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(sp =>
+        {
+            var mqtt = sp.GetRequiredService<IOptions<MqttIngestOptions>>().Value;
+            return new AuthenticationThrottle(sp.GetRequiredService<TimeProvider>(), mqtt.MaxFailedAuthentications, mqtt.FailedAuthenticationWindow);
+        });
         services.TryAddSingleton(sp => new DeviceAuthenticator(sp.GetRequiredService<IGrainFactory>(), sp.GetRequiredService<IOptions<MqttIngestOptions>>().Value));
         services.TryAddSingleton(sp => ActivatorUtilities.CreateInstance<TelemetryPublishHandler>(sp, sp.GetRequiredService<IOptions<MqttIngestOptions>>().Value));
         services.TryAddSingleton<MqttIngestService>();

@@ -73,6 +73,28 @@ public sealed class MqttIngestOptions
     [Range(typeof(TimeSpan), "00:00:01", "00:10:00", ErrorMessage = "Gateway:Mqtt:CommunicationTimeout must be between 1 second and 10 minutes.")]
     public TimeSpan CommunicationTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>Most open MQTT connections, over all listeners and before or after CONNECT; a socket over it is closed at once.</summary>
+    [Range(1, 100_000, ErrorMessage = "Gateway:Mqtt:MaxConnections must be between 1 and 100000.")]
+    public int MaxConnections { get; set; } = 1000;
+
+    /// <summary>Longest a TLS handshake may take; a peer that opens a connection and stalls it is cut off after this.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:05:00", ErrorMessage = "Gateway:Mqtt:TlsHandshakeTimeout must be between 1 second and 5 minutes.")]
+    public TimeSpan TlsHandshakeTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Failed secret checks one IP address may cause within <see cref="FailedAuthenticationWindow"/>; past it the address is refused without a check.</summary>
+    [Range(1, 100_000, ErrorMessage = "Gateway:Mqtt:MaxFailedAuthentications must be between 1 and 100000.")]
+    public int MaxFailedAuthentications { get; set; } = 10;
+
+    /// <summary>The sliding window <see cref="MaxFailedAuthentications"/> counts over.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00", ErrorMessage = "Gateway:Mqtt:FailedAuthenticationWindow must be between 1 second and 1 day.")]
+    public TimeSpan FailedAuthenticationWindow { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// Largest MQTT packet accepted (and advertised to MQTT 5 clients as Maximum Packet Size): the payload limit,
+    /// the topic and room for properties. A larger announced packet closes the connection before it is buffered.
+    /// </summary>
+    public int MaxPacketBytes => MaxPayloadBytes + MaxTopicLength + 16 * 1024;
+
     /// <summary>True when the TLS listener runs.</summary>
     public bool TlsEnabled => !string.IsNullOrEmpty(CertificatePath);
 

@@ -1,5 +1,6 @@
 using System.Net;
-using System.Security.Authentication;
+using System.Net.Security;
+using Gateway.Ingest.Mqtt.Listener;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -21,6 +22,7 @@ public sealed partial class MqttIngestService(
     DeviceConnections connections,
     TelemetryPublishHandler publishes,
     MqttIngestMetrics metrics,
+    AuthenticationThrottle throttle,
     ILoggerFactory loggers) : IHostedService, IAsyncDisposable
 {
     private readonly MqttIngestOptions _options = options.Value;
@@ -39,7 +41,8 @@ public sealed partial class MqttIngestService(
         }
 
         var serverOptions = BuildServerOptions();
-        var server = new MqttServerFactory().CreateMqttServer(serverOptions, new MqttNetLogBridge(loggers.CreateLogger("MQTTnet")));
+        var listener = new GuardedMqttListener(BuildEndpoints(), _options, metrics, _logger);
+        var server = new MqttServerFactory().CreateMqttServer(serverOptions, [listener], new MqttNetLogBridge(loggers.CreateLogger("MQTTnet")));
         server.ValidatingConnectionAsync += ValidateConnectionAsync;
         server.ClientDisconnectedAsync += OnClientDisconnectedAsync;
         server.InterceptingPublishAsync += publishes.HandleAsync;
@@ -84,63 +87,55 @@ public sealed partial class MqttIngestService(
         return ValueTask.CompletedTask;
     }
 
-    private MqttServerOptions BuildServerOptions()
-    {
-        var builder = new MqttServerOptionsBuilder()
+    // Endpoints live in GuardedMqttListener; MQTTnet's options only carry protocol settings.
+    private MqttServerOptions BuildServerOptions() =>
+        new MqttServerOptionsBuilder()
             .WithDefaultCommunicationTimeout(_options.CommunicationTimeout)
-            .WithPersistentSessions(false);
+            .WithPersistentSessions(false)
+            .Build();
+
+    // Exactly the configured addresses, never IPv4 and IPv6 "any" together.
+    private List<MqttEndpoint> BuildEndpoints()
+    {
+        var endpoints = new List<MqttEndpoint>(2);
         if (_options.PlaintextEnabled)
         {
-            builder.WithDefaultEndpoint().WithDefaultEndpointPort(_options.Port);
-        }
-        else
-        {
-            builder.WithoutDefaultEndpoint();
+            endpoints.Add(new MqttEndpoint(IPAddress.Parse(_options.BindAddress), _options.Port, null, null));
         }
 
         if (_options.TlsEnabled)
         {
-            builder.WithEncryptedEndpoint()
-                .WithEncryptedEndpointPort(_options.TlsPort)
-                .WithEncryptionCertificate(ServerCertificate.Load(_options))
-                .WithEncryptionSslProtocol(SslProtocols.Tls12 | SslProtocols.Tls13);
-            if (!string.IsNullOrEmpty(_options.ClientCaPath))
-            {
-                // "Required" here only makes the server ask for a certificate; the callback decides whether one must be sent.
-                var certificates = new ClientCertificates(ClientCertificates.LoadBundle(_options.ClientCaPath), _options.RequireClientCertificate);
-                builder.WithClientCertificate(certificates.Validate);
-            }
+            // The TLS layer asks for a certificate; the callback decides whether one must be sent.
+            RemoteCertificateValidationCallback? validate = string.IsNullOrEmpty(_options.ClientCaPath)
+                ? null
+                : new ClientCertificates(ClientCertificates.LoadBundle(_options.ClientCaPath), _options.RequireClientCertificate).Validate;
+            endpoints.Add(new MqttEndpoint(IPAddress.Parse(_options.TlsBindAddress), _options.TlsPort, ServerCertificate.Load(_options), validate));
         }
 
-        var serverOptions = builder.Build();
-        Bind(serverOptions.DefaultEndpointOptions, _options.BindAddress);
-        Bind(serverOptions.TlsEndpointOptions, _options.TlsBindAddress);
-        return serverOptions;
-    }
-
-    // MQTTnet listens on IPv4 and IPv6 "any" unless told otherwise: bind exactly the configured address and nothing else.
-    private static void Bind(MqttServerTcpEndpointBaseOptions endpoint, string address)
-    {
-        var ip = IPAddress.Parse(address);
-        if (ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6)
-        {
-            endpoint.BoundInterNetworkV6Address = ip;
-            endpoint.BoundInterNetworkAddress = IPAddress.None;
-        }
-        else
-        {
-            endpoint.BoundInterNetworkAddress = ip;
-            endpoint.BoundInterNetworkV6Address = IPAddress.None;
-        }
+        return endpoints;
     }
 
     private async Task ValidateConnectionAsync(ValidatingConnectionEventArgs args)
     {
+        var address = (args.RemoteEndPoint as IPEndPoint)?.Address;
+        if (address is not null && throttle.IsThrottled(address))
+        {
+            // Refused before the secret is looked at: a guesser learns nothing and costs no grain call.
+            RefuseConnection(args, args.ProtocolVersion == MqttProtocolVersion.V500 ? MqttConnectReasonCode.ConnectionRateExceeded : MqttConnectReasonCode.ServerUnavailable,
+                "authentication-throttled", $"more than {_options.MaxFailedAuthentications} failed authentications from this address within {_options.FailedAuthenticationWindow}");
+            return;
+        }
+
         var attempt = new ConnectAttempt(args.UserName, args.Password, args.IsSecureConnection ? args.ClientCertificate : null,
             args.IsSecureConnection, args.RemoteEndPoint);
         var result = await authenticator.AuthenticateAsync(attempt);
         if (!result.IsAuthenticated)
         {
+            if (address is not null && result.ReasonCode == MqttConnectReasonCode.BadUserNameOrPassword)
+            {
+                throttle.RecordFailure(address);
+            }
+
             RefuseConnection(args, result.ReasonCode, result.Reason, result.Detail);
             return;
         }
@@ -203,7 +198,7 @@ public sealed partial class MqttIngestService(
         {
             // MQTT 5 clients keep to these; the server also reads one PUBLISH per connection at a time.
             connAck.ReceiveMaximum = (ushort)_options.MaxInFlightPerClient;
-            connAck.MaximumPacketSize = (uint)(_options.MaxPayloadBytes + _options.MaxTopicLength + 16 * 1024);
+            connAck.MaximumPacketSize = (uint)_options.MaxPacketBytes;
             connAck.MaximumQoS = MqttQualityOfServiceLevel.AtLeastOnce;
             connAck.RetainAvailable = false;
         }

@@ -2,6 +2,7 @@ using System.Net;
 using Gateway.Ingest.Http;
 using Gateway.Silo.Health;
 using Gateway.Silo.Storage;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Silo.Hosting;
@@ -38,7 +39,25 @@ public static class GatewayHosting
             kestrel.Listen(IPAddress.Parse(ingest.BindAddress), ingest.Port);
             kestrel.Listen(IPAddress.Parse(operations.BindAddress), operations.Port);
             kestrel.AddServerHeader = false;
+            ApplyLimits(kestrel.Limits, ingest);
         });
         return builder;
+    }
+
+    // Kestrel's limits are per server, so they cover the operations port too; each refusal shows in the
+    // kestrel.* metrics with its reason (error.type) rather than reaching the endpoints.
+    private static void ApplyLimits(KestrelServerLimits limits, HttpIngestOptions ingest)
+    {
+        limits.MaxConcurrentConnections = ingest.MaxConnections;
+        limits.MaxConcurrentUpgradedConnections = ingest.MaxConnections;
+        limits.MaxRequestHeadersTotalSize = ingest.MaxRequestHeaderBytes;
+        limits.MaxRequestLineSize = Math.Min(limits.MaxRequestLineSize, ingest.MaxRequestHeaderBytes);
+        limits.MaxRequestHeaderCount = ingest.MaxRequestHeaderCount;
+        limits.RequestHeadersTimeout = ingest.RequestHeadersTimeout;
+        limits.KeepAliveTimeout = ingest.KeepAliveTimeout;
+        limits.MinRequestBodyDataRate = new MinDataRate(ingest.MinRequestBodyBytesPerSecond, ingest.RequestBodyGracePeriod);
+        // The ingest endpoint raises its own requests' limit to Gateway:Http:MaxRequestBytes; nothing else needs more.
+        limits.MaxRequestBodySize = ingest.MaxRequestBytes;
+        limits.Http2.MaxRequestHeaderFieldSize = Math.Min(limits.Http2.MaxRequestHeaderFieldSize, ingest.MaxRequestHeaderBytes);
     }
 }

@@ -47,10 +47,13 @@ public sealed class GatewayProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>Starts the gateway and waits until <c>/readyz</c> answers 200.</summary>
-    public static async Task<GatewayProcess> StartAsync(string dataPath, IReadOnlyDictionary<string, string>? settings = null)
+    /// <summary>
+    /// Starts the gateway and waits until <c>/readyz</c> answers 200. A <paramref name="launcher"/> (a program and
+    /// its first arguments) runs the gateway as its child, the path of Gateway.Silo.dll appended to its arguments.
+    /// </summary>
+    public static async Task<GatewayProcess> StartAsync(string dataPath, IReadOnlyDictionary<string, string>? settings = null, IReadOnlyList<string>? launcher = null)
     {
-        var gateway = Launch(dataPath, settings);
+        var gateway = Launch(dataPath, settings, launcher);
         try
         {
             await Eventually.TrueAsync(gateway.IsReadyAsync, "the gateway to report ready", TimeSpan.FromSeconds(60));
@@ -93,12 +96,12 @@ public sealed class GatewayProcess : IAsyncDisposable
         await Task.CompletedTask;
     }
 
-    private static GatewayProcess Launch(string dataPath, IReadOnlyDictionary<string, string>? settings)
+    private static GatewayProcess Launch(string dataPath, IReadOnlyDictionary<string, string>? settings, IReadOnlyList<string>? launcher = null)
     {
         var httpPort = FreePort.Next();
         var operationsPort = FreePort.Next();
         var mqttPort = FreePort.Next();
-        var start = new ProcessStartInfo("dotnet", [SiloDll])
+        var start = new ProcessStartInfo(launcher?[0] ?? "dotnet", [.. launcher?.Skip(1) ?? [], SiloDll])
         {
             WorkingDirectory = dataPath,
             RedirectStandardOutput = true,

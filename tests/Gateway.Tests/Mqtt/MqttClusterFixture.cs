@@ -52,6 +52,8 @@ public sealed class MqttClusterFixture : IAsyncLifetime
             ["Gateway:Mqtt:MaxPayloadBytes"] = MaxPayloadBytes.ToString(CultureInfo.InvariantCulture),
             ["Gateway:Mqtt:MaxConnectionsPerDevice"] = MaxConnectionsPerDevice.ToString(CultureInfo.InvariantCulture),
             ["Gateway:Mqtt:MaxInFlightPerClient"] = MaxInFlightPerClient.ToString(CultureInfo.InvariantCulture),
+            // Every test connects from 127.0.0.1 and several send wrong secrets on purpose: the throttle has its own tests.
+            ["Gateway:Mqtt:MaxFailedAuthentications"] = "100000",
         }, extraSiloConfigurators: typeof(MqttSiloConfigurator));
     }
 

@@ -1,0 +1,223 @@
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.Extensions.Logging;
+using MQTTnet.Adapter;
+using MQTTnet.Diagnostics.Logger;
+using MQTTnet.Formatter;
+using MQTTnet.Server;
+
+namespace Gateway.Ingest.Mqtt.Listener;
+
+/// <summary>One TCP endpoint the broker listens on: its address, port, and TLS settings when it is the TLS listener.</summary>
+/// <param name="Address">The one address bound (never IPv4 and IPv6 "any" together).</param>
+/// <param name="Port">TCP port.</param>
+/// <param name="Certificate">The server certificate for TLS; null for plaintext.</param>
+/// <param name="ValidateClientCertificate">The client certificate check for mTLS; null when no client certificate is asked for.</param>
+internal sealed record MqttEndpoint(IPAddress Address, int Port, X509Certificate2? Certificate, RemoteCertificateValidationCallback? ValidateClientCertificate);
+
+/// <summary>
+/// The broker's TCP listeners, in place of MQTTnet's own: they add what MQTTnet's lacks for an exposed port.
+/// A cap on open connections (over it a socket is closed at once), a deadline on the TLS handshake, and
+/// <see cref="MqttPacketGuard"/> so no packet larger than the limit is ever buffered. Each refusal is
+/// counted by reason in <see cref="MqttIngestMetrics"/>.
+/// </summary>
+internal sealed partial class GuardedMqttListener(
+    IReadOnlyList<MqttEndpoint> endpoints,
+    MqttIngestOptions options,
+    MqttIngestMetrics metrics,
+    ILogger logger) : IMqttServerAdapter
+{
+    private readonly List<Socket> _sockets = [];
+    private CancellationTokenSource? _stopping;
+    private MqttServerOptions? _serverOptions;
+    private IMqttNetLogger? _mqttLogger;
+    private int _openConnections;
+
+    /// <inheritdoc />
+    public Func<IMqttChannelAdapter, Task>? ClientHandler { get; set; }
+
+    /// <inheritdoc />
+    public Task StartAsync(MqttServerOptions options, IMqttNetLogger logger)
+    {
+        _serverOptions = options;
+        _mqttLogger = logger;
+        _stopping = new CancellationTokenSource();
+        foreach (var endpoint in endpoints)
+        {
+            var socket = new Socket(endpoint.Address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+            try
+            {
+                // Lets a restarted gateway bind while old connections sit in TIME_WAIT (on Linux it never shares a live port).
+                socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+                socket.Bind(new IPEndPoint(endpoint.Address, endpoint.Port));
+                socket.Listen(512);
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
+
+            _sockets.Add(socket);
+            _ = AcceptAsync(socket, endpoint, _stopping.Token);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public Task StopAsync()
+    {
+        Close();
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => Close();
+
+    private void Close()
+    {
+        _stopping?.Cancel();
+        foreach (var socket in _sockets)
+        {
+            socket.Dispose();
+        }
+
+        _sockets.Clear();
+        _stopping?.Dispose();
+        _stopping = null;
+    }
+
+    private async Task AcceptAsync(Socket listener, MqttEndpoint endpoint, CancellationToken stopping)
+    {
+        while (!stopping.IsCancellationRequested)
+        {
+            Socket client;
+            try
+            {
+                client = await listener.AcceptAsync(stopping).ConfigureAwait(false);
+            }
+            catch (Exception error) when (error is OperationCanceledException or ObjectDisposedException)
+            {
+                return;
+            }
+            catch (SocketException) when (stopping.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (SocketException error)
+            {
+                // A peer that reset before accept, or a descriptor shortage: keep listening, a little later.
+                LogAcceptFailed(logger, endpoint.Port, error.SocketErrorCode);
+                await Task.Delay(TimeSpan.FromMilliseconds(100), CancellationToken.None).ConfigureAwait(false);
+                continue;
+            }
+
+            if (Interlocked.Increment(ref _openConnections) > options.MaxConnections)
+            {
+                Interlocked.Decrement(ref _openConnections);
+                metrics.ConnectionRefused("connection-limit");
+                client.Dispose();
+                continue;
+            }
+
+            _ = Task.Run(() => ServeAsync(client, endpoint, stopping), CancellationToken.None);
+        }
+    }
+
+    private async Task ServeAsync(Socket client, MqttEndpoint endpoint, CancellationToken stopping)
+    {
+        var remote = client.RemoteEndPoint;
+        Stream? stream = null;
+        GuardedMqttChannel? channel = null;
+        var guard = new MqttPacketGuard(options.MaxPacketBytes);
+        try
+        {
+            client.NoDelay = true;
+            stream = new NetworkStream(client, ownsSocket: true);
+            X509Certificate2? clientCertificate = null;
+            if (endpoint.Certificate is not null)
+            {
+                var tls = new SslStream(stream, leaveInnerStreamOpen: false, endpoint.ValidateClientCertificate);
+                stream = tls;
+                if (await HandshakeAsync(tls, endpoint, stopping).ConfigureAwait(false) is { } refusal)
+                {
+                    metrics.ConnectionRefused(refusal);
+                    return;
+                }
+
+                clientCertificate = tls.RemoteCertificate as X509Certificate2
+                    ?? (tls.RemoteCertificate is { } presented ? X509CertificateLoader.LoadCertificate(presented.GetRawCertData()) : null);
+            }
+
+            if (ClientHandler is { } handler && _serverOptions is { } serverOptions)
+            {
+                channel = new GuardedMqttChannel(stream, client.LocalEndPoint, remote, clientCertificate, endpoint.Certificate is not null, guard);
+                var formatter = new MqttPacketFormatterAdapter(new MqttBufferWriter(serverOptions.WriterBufferSize, serverOptions.WriterBufferSizeMax));
+                using var adapter = new MqttChannelAdapter(channel, formatter, _mqttLogger);
+                await handler(adapter).ConfigureAwait(false);
+            }
+        }
+        catch (Exception error)
+        {
+            // Whatever one connection throws ends that connection only; hostile input makes this routine, hence Debug.
+            LogConnectionFailed(logger, remote?.ToString(), error.Message);
+        }
+        finally
+        {
+            if (channel is not null)
+            {
+                // The guard's own refusal, or a peer that never got as far as an answer to CONNECT (garbage, silence, a drop).
+                var reason = guard.RefusalReason ?? (channel.ServerAnswered ? null : "connect-not-completed");
+                if (reason is not null)
+                {
+                    metrics.ConnectionRefused(reason);
+                }
+            }
+
+            if (stream is not null)
+            {
+                await stream.DisposeAsync().ConfigureAwait(false);
+            }
+
+            client.Dispose();
+            Interlocked.Decrement(ref _openConnections);
+        }
+    }
+
+    // The deadline covers the whole handshake: a peer that opens TCP and then says nothing, or dribbles a ClientHello, is cut off.
+    private async Task<string?> HandshakeAsync(SslStream tls, MqttEndpoint endpoint, CancellationToken stopping)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+        deadline.CancelAfter(options.TlsHandshakeTimeout);
+        try
+        {
+            await tls.AuthenticateAsServerAsync(new SslServerAuthenticationOptions
+            {
+                ServerCertificate = endpoint.Certificate,
+                ClientCertificateRequired = endpoint.ValidateClientCertificate is not null,
+                EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
+                CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+                EncryptionPolicy = EncryptionPolicy.RequireEncryption,
+            }, deadline.Token).ConfigureAwait(false);
+            return null;
+        }
+        catch (OperationCanceledException) when (!stopping.IsCancellationRequested)
+        {
+            return "tls-handshake-timeout";
+        }
+        catch (Exception error) when (error is AuthenticationException or IOException)
+        {
+            return "tls-handshake-failed";
+        }
+    }
+
+    [LoggerMessage(EventId = 3010, Level = LogLevel.Warning, Message = "MQTT listener on port {Port} could not accept a connection: {Error}")]
+    private static partial void LogAcceptFailed(ILogger logger, int port, SocketError error);
+
+    [LoggerMessage(EventId = 3011, Level = LogLevel.Debug, Message = "MQTT connection from {RemoteEndPoint} closed: {Reason}")]
+    private static partial void LogConnectionFailed(ILogger logger, string? remoteEndPoint, string reason);
+}
