@@ -1,3 +1,4 @@
+using Gateway.Cluster;
 using Gateway.Devices;
 using Gateway.Partitions;
 using Gateway.Routing;
@@ -5,13 +6,15 @@ using Gateway.Sinks;
 using Gateway.Storage;
 using Gateway.Telemetry;
 using Gateway.Wal;
+using Gateway.Wal.PostgreSql;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace Gateway;
 
-/// <summary>Registers the grains' services: options, the SQLite WAL, routing, sinks and background work.</summary>
+/// <summary>Registers the grains' services: options, the WAL (SQLite, or PostgreSQL in cluster mode), routing, sinks and background work.</summary>
 public static class GatewayGrainsExtensions
 {
     /// <summary>Adds the gateway's grain-side services to a silo.</summary>
@@ -20,6 +23,11 @@ public static class GatewayGrainsExtensions
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.AddGatewayGrains();
         builder.AddStartupTask<PendingPartitionsStartupTask>();
+        if (builder.Configuration.GetSection(GatewayClusterOptions.Section).Get<GatewayClusterOptions>()?.IsCluster == true)
+        {
+            builder.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, FailoverWaker>();
+        }
+
         return builder;
     }
 
@@ -31,6 +39,8 @@ public static class GatewayGrainsExtensions
         services.AddValidatedOptions<WalOptions>(WalOptions.Section);
         services.AddValidatedOptions<DeviceOptions>(DeviceOptions.Section);
         services.AddValidatedOptions<DeliveryOptions>(DeliveryOptions.Section);
+        services.AddValidatedOptions<GatewayClusterOptions>(GatewayClusterOptions.Section);
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GatewayClusterOptions>, GatewayClusterOptionsValidator>());
         services.AddOptions<SinkListOptions>().BindConfiguration(GatewayOptions.Section).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SinkListOptions>, SinkListOptionsValidator>());
 
@@ -43,8 +53,14 @@ public static class GatewayGrainsExtensions
         services.TryAddSingleton(sp => SinkCatalog.FromOptions(
             sp.GetRequiredService<IOptions<SinkListOptions>>(), sp.GetRequiredService<IOptions<GatewayOptions>>(), sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton<IWalCommitListener, PartitionWaker>();
+        services.TryAddSingleton(sp => new PostgreSqlDatabase(sp.GetRequiredService<IOptions<GatewayClusterOptions>>().Value.ConnectionString!));
         services.TryAddSingleton<SqliteWalStore>();
-        services.TryAddSingleton<IWalStore>(sp => sp.GetRequiredService<SqliteWalStore>());
+        services.TryAddSingleton<PostgreSqlWalStore>();
+        // The one seam between the modes: which store the grains, ingest and readiness get.
+        services.TryAddSingleton<IOpenableWalStore>(sp => sp.GetRequiredService<IOptions<GatewayClusterOptions>>().Value.IsCluster
+            ? sp.GetRequiredService<PostgreSqlWalStore>()
+            : sp.GetRequiredService<SqliteWalStore>());
+        services.TryAddSingleton<IWalStore>(sp => sp.GetRequiredService<IOpenableWalStore>());
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, WalLifecycle>();
         services.TryAddSingleton<IngestPressure>();
         services.TryAddSingleton(sp => new PartitionRouter(
