@@ -47,13 +47,13 @@ public sealed class GatewayProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>Starts the gateway and waits until <c>/readyz</c> answers 200.</summary>
-    public static async Task<GatewayProcess> StartAsync(string dataPath, IReadOnlyDictionary<string, string>? settings = null)
+    /// <summary>Starts the gateway and waits (a minute unless told) until <c>/readyz</c> answers 200.</summary>
+    public static async Task<GatewayProcess> StartAsync(string dataPath, IReadOnlyDictionary<string, string>? settings = null, TimeSpan? readyTimeout = null)
     {
         var gateway = Launch(dataPath, settings);
         try
         {
-            await Eventually.TrueAsync(gateway.IsReadyAsync, "the gateway to report ready", TimeSpan.FromSeconds(60));
+            await Eventually.TrueAsync(gateway.IsReadyAsync, "the gateway to report ready", readyTimeout ?? TimeSpan.FromSeconds(60));
         }
         catch (TimeoutException error)
         {
