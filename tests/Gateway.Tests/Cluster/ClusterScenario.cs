@@ -28,7 +28,7 @@ public sealed class ClusterScenario : IAsyncDisposable
 
     public TestCluster Cluster { get; private set; } = null!;
 
-    public static async Task<ClusterScenario> StartAsync(PostgreSqlServer server, short silos = 3)
+    public static async Task<ClusterScenario> StartAsync(PostgreSqlServer server, short silos = 3, TimeSpan? reminderPeriod = null)
     {
         var connectionString = await server.CreateDatabaseAsync("cluster");
         var directory = new TempDirectory();
@@ -42,12 +42,13 @@ public sealed class ClusterScenario : IAsyncDisposable
             ["Gateway:Sinks:0:Type"] = "http",
             ["Gateway:Sinks:0:Url"] = cloud.Url.ToString(),
             ["Gateway:Sinks:0:CaCertificatePath"] = certificates.CaPath,
-            ["Gateway:Sinks:0:CircuitOpenDuration"] = "00:00:01",
+            // The circuit never opens, so a closing circuit never wakes partitions: failover must do it alone.
+            ["Gateway:Sinks:0:CircuitFailureThreshold"] = "10000",
             ["Gateway:Delivery:BatchSize"] = "50",
             ["Gateway:Delivery:BackoffBase"] = "00:00:00.050",
             ["Gateway:Delivery:BackoffCap"] = "00:00:00.500",
             ["Gateway:Delivery:MaxAttempts"] = "1000",
-            ["Gateway:Delivery:ReminderPeriod"] = "00:00:01",
+            ["Gateway:Delivery:ReminderPeriod"] = (reminderPeriod ?? TimeSpan.FromSeconds(1)).ToString(),
         }, silos);
         return scenario;
     }

@@ -156,6 +156,27 @@ public sealed class ClusterTests(PostgreSqlServer server)
         }
     }
 
+    [RequiresPostgreSqlFact]
+    public async Task A_dead_silos_partitions_are_woken_on_the_survivors_without_waiting_for_their_reminder()
+    {
+        // Reminders ten minutes apart: only the failover wake-up can resume the dead silo's partitions in time.
+        await using var scenario = await ClusterScenario.StartAsync(server, reminderPeriod: TimeSpan.FromMinutes(10));
+        var cluster = scenario.Cluster;
+        scenario.Cloud.Respond = _ => (503, null);
+        var deviceIds = Enumerable.Range(0, 24).Select(_ => NewDeviceId()).ToList();
+        var victim = await SiloHostingMostPartitionsAsync(cluster, deviceIds);
+        Assert.True(victim.Partitions > 0, "the killed silo hosted no partition; the test would prove nothing");
+
+        await cluster.KillSiloAsync(victim.Handle);
+        // No new message arrives after the kill, so nothing else wakes the partitions that lived on the dead silo.
+        scenario.Cloud.Respond = _ => (200, null);
+
+        await Eventually.TrueAsync(() => scenario.Scalar("SELECT count(*) FROM wal_delivery WHERE state IN (0, 1)") == 0,
+            "every pending record delivered long before the next reminder", TimeSpan.FromSeconds(90));
+        var delivered = scenario.DeliveredByDevice();
+        Assert.All(deviceIds, deviceId => Assert.Contains(deviceId, delivered.Keys));
+    }
+
     /// <summary>Activates the devices' partitions and returns the silo holding most of them.</summary>
     private static async Task<(SiloHandle Handle, int Partitions, List<string> PartitionKeys)> SiloHostingMostPartitionsAsync(
         TestCluster cluster, IReadOnlyList<string> deviceIds)
