@@ -73,6 +73,7 @@ wait_ready one 0
 row=$(load "1 silo" "${mqtt_port[one0]}" "$clients" "$seconds")
 rate=$(echo "$row" | awk -F'|' '{gsub(/ /,"",$4); print $4}')
 echo "| 1 | $clients | $rate | $rate |"
+echo "$row" >"$work/raw-1.txt"
 kill "${node_pid[one0]}"
 
 psql -c "CREATE DATABASE three" >/dev/null
@@ -86,6 +87,9 @@ done
 wait "${loads[@]}"
 rates=$(for node in 0 1 2; do awk -F'|' '{gsub(/ /,"",$4); print $4}' "$work/load-$node.txt"; done)
 echo "| 3 | $clients | $(echo "$rates" | paste -sd+ | bc) | $(echo "$rates" | paste -sd' ') |"
+echo
+echo "load generator rows (label | clients | msgs/s | PUBACK p50 ms | p99 ms | refused):"
+cat "$work/raw-1.txt" "$work"/load-?.txt
 
 # Failover: load through nodes 0 and 1 (their partitions include some living on node 2), kill -9 node 2,
 # then time until every partition has acked a delivery after the kill.
