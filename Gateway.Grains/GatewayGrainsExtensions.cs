@@ -1,3 +1,4 @@
+using Gateway.Cluster;
 using Gateway.Devices;
 using Gateway.Partitions;
 using Gateway.Routing;
@@ -6,13 +7,15 @@ using Gateway.Storage;
 using Gateway.Tail;
 using Gateway.Telemetry;
 using Gateway.Wal;
+using Gateway.Wal.PostgreSql;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace Gateway;
 
-/// <summary>Registers the grains' services: options, the SQLite WAL, routing, sinks and background work.</summary>
+/// <summary>Registers the grains' services: options, the WAL (SQLite, or PostgreSQL in cluster mode), routing, sinks and background work.</summary>
 public static class GatewayGrainsExtensions
 {
     private const int TailQueues = 2;
@@ -26,6 +29,11 @@ public static class GatewayGrainsExtensions
         // Live tails ride memory streams: best effort by design (the WAL is the durable record), few queues so an
         // idle gateway polls little. Subscriptions live in the grain storage named PubSubStore.
         builder.AddMemoryStreams(TailStreams.Provider, streams => streams.ConfigurePartitioning(TailQueues));
+        if (builder.Configuration.GetSection(GatewayClusterOptions.Section).Get<GatewayClusterOptions>()?.IsCluster == true)
+        {
+            builder.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, FailoverWaker>();
+        }
+
         return builder;
     }
 
@@ -37,6 +45,8 @@ public static class GatewayGrainsExtensions
         services.AddValidatedOptions<WalOptions>(WalOptions.Section);
         services.AddValidatedOptions<DeviceOptions>(DeviceOptions.Section);
         services.AddValidatedOptions<DeliveryOptions>(DeliveryOptions.Section);
+        services.AddValidatedOptions<GatewayClusterOptions>(GatewayClusterOptions.Section);
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GatewayClusterOptions>, GatewayClusterOptionsValidator>());
         services.AddOptions<SinkListOptions>().BindConfiguration(GatewayOptions.Section).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SinkListOptions>, SinkListOptionsValidator>());
 
@@ -49,8 +59,14 @@ public static class GatewayGrainsExtensions
         services.TryAddSingleton(sp => SinkCatalog.FromOptions(
             sp.GetRequiredService<IOptions<SinkListOptions>>(), sp.GetRequiredService<IOptions<GatewayOptions>>(), sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton<IWalCommitListener, PartitionWaker>();
+        services.TryAddSingleton(sp => new PostgreSqlDatabase(sp.GetRequiredService<IOptions<GatewayClusterOptions>>().Value.ConnectionString!));
         services.TryAddSingleton<SqliteWalStore>();
-        services.TryAddSingleton<IWalStore>(sp => sp.GetRequiredService<SqliteWalStore>());
+        services.TryAddSingleton<PostgreSqlWalStore>();
+        // The one seam between the modes: which store the grains, ingest and readiness get.
+        services.TryAddSingleton<IOpenableWalStore>(sp => sp.GetRequiredService<IOptions<GatewayClusterOptions>>().Value.IsCluster
+            ? sp.GetRequiredService<PostgreSqlWalStore>()
+            : sp.GetRequiredService<SqliteWalStore>());
+        services.TryAddSingleton<IWalStore>(sp => sp.GetRequiredService<IOpenableWalStore>());
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, WalLifecycle>();
         services.TryAddSingleton<IngestPressure>();
         services.TryAddSingleton<TailInterest>();

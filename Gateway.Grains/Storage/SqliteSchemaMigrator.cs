@@ -21,7 +21,7 @@ public static class SqliteSchemaMigrator
         ArgumentNullException.ThrowIfNull(assembly);
         ArgumentException.ThrowIfNullOrWhiteSpace(component);
 
-        var scripts = FindScripts(assembly, component);
+        var scripts = EmbeddedSqlScripts.Find(assembly, ResourcePrefix, component);
         using var connection = database.Open();
         Execute(connection, null, """
             CREATE TABLE IF NOT EXISTS gateway_schema (
@@ -42,7 +42,7 @@ public static class SqliteSchemaMigrator
                 continue;
             }
 
-            Execute(connection, transaction, ReadResource(assembly, resource));
+            Execute(connection, transaction, EmbeddedSqlScripts.Read(assembly, resource));
             using var record = connection.CreateCommand();
             record.Transaction = transaction;
             record.CommandText = """
@@ -60,36 +60,6 @@ public static class SqliteSchemaMigrator
         return applied;
     }
 
-    private static List<(int Version, string Resource)> FindScripts(Assembly assembly, string component)
-    {
-        var prefix = ResourcePrefix + component + ".";
-        var scripts = new List<(int, string)>();
-        foreach (var name in assembly.GetManifestResourceNames())
-        {
-            if (!name.StartsWith(prefix, StringComparison.Ordinal) || !name.EndsWith(".sql", StringComparison.Ordinal))
-            {
-                continue;
-            }
-
-            var file = name[prefix.Length..];
-            var dash = file.IndexOf('-', StringComparison.Ordinal);
-            if (dash <= 0 || !int.TryParse(file.AsSpan(0, dash), NumberStyles.None, CultureInfo.InvariantCulture, out var version))
-            {
-                throw new InvalidOperationException($"SQL script '{name}' must be named NNNN-description.sql.");
-            }
-
-            scripts.Add((version, name));
-        }
-
-        if (scripts.Count == 0)
-        {
-            throw new InvalidOperationException($"No SQL scripts for component '{component}' in {assembly.GetName().Name}.");
-        }
-
-        scripts.Sort((a, b) => a.Item1.CompareTo(b.Item1));
-        return scripts;
-    }
-
     private static long CurrentVersion(SqliteConnection connection, SqliteTransaction transaction, string component)
     {
         using var command = connection.CreateCommand();
@@ -97,14 +67,6 @@ public static class SqliteSchemaMigrator
         command.CommandText = "SELECT version FROM gateway_schema WHERE component = $component";
         command.Parameters.AddWithValue("$component", component);
         return command.ExecuteScalar() is long version ? version : 0;
-    }
-
-    private static string ReadResource(Assembly assembly, string resource)
-    {
-        using var stream = assembly.GetManifestResourceStream(resource)
-            ?? throw new InvalidOperationException($"Embedded SQL script '{resource}' is missing.");
-        using var reader = new StreamReader(stream);
-        return reader.ReadToEnd();
     }
 
     private static void Execute(SqliteConnection connection, SqliteTransaction? transaction, string sql)

@@ -15,7 +15,7 @@ namespace Gateway.Wal;
 /// The WAL in the gateway's SQLite file. Mutations go through the group-commit <see cref="WalWriter"/>;
 /// reads use their own pooled connections, which WAL journal mode never blocks.
 /// </summary>
-public sealed class SqliteWalStore : IWalStore, IDisposable
+public sealed class SqliteWalStore : IOpenableWalStore
 {
     private readonly SqliteDatabase _database;
     private readonly WalOptions _options;

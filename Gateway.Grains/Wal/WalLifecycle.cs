@@ -6,7 +6,7 @@ namespace Gateway.Wal;
 /// Opens the WAL before any grain can run and closes it after the last grain has deactivated, so no
 /// grain ever sees a closed WAL during a graceful stop.
 /// </summary>
-internal sealed class WalLifecycle(SqliteWalStore store) : ILifecycleParticipant<ISiloLifecycle>
+internal sealed class WalLifecycle(IOpenableWalStore store) : ILifecycleParticipant<ISiloLifecycle>
 {
     public void Participate(ISiloLifecycle lifecycle) =>
         lifecycle.Subscribe(

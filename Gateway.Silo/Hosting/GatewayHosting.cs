@@ -1,16 +1,21 @@
 using System.Net;
+using Gateway.Cluster;
 using Gateway.Ingest.Http;
 using Gateway.Silo.Health;
 using Gateway.Silo.Storage;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
+using Orleans.Configuration;
 
 namespace Gateway.Silo.Hosting;
 
 /// <summary>The host's building blocks, each called once from Program.cs.</summary>
 public static class GatewayHosting
 {
-    /// <summary>Runs a single Orleans silo (localhost clustering) with the gateway's storage and grains.</summary>
+    /// <summary>
+    /// Runs the Orleans silo with the gateway's storage and grains: a single silo (localhost clustering) by default,
+    /// or one node of a cluster whose membership is in PostgreSQL (<c>Gateway:Cluster:Mode=PostgreSql</c>).
+    /// </summary>
     public static WebApplicationBuilder AddGatewaySilo(this WebApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
@@ -18,12 +23,39 @@ public static class GatewayHosting
         var orleans = builder.Configuration.GetSection(OrleansHostOptions.Section).Get<OrleansHostOptions>() ?? new OrleansHostOptions();
         builder.UseOrleans(silo =>
         {
-            silo.UseLocalhostClustering(orleans.SiloPort, orleans.GatewayPort, serviceId: orleans.ServiceId, clusterId: orleans.ClusterId);
+            var cluster = builder.Configuration.GetSection(GatewayClusterOptions.Section).Get<GatewayClusterOptions>() ?? new GatewayClusterOptions();
+            if (cluster.IsCluster)
+            {
+                silo.ConfigureClusterNode(orleans);
+            }
+            else
+            {
+                silo.UseLocalhostClustering(orleans.SiloPort, orleans.GatewayPort, serviceId: orleans.ServiceId, clusterId: orleans.ClusterId);
+            }
+
             silo.AddGatewayStorage();
             silo.AddGatewayGrains();
             silo.AddReadinessTracking();
         });
         return builder;
+    }
+
+    private static void ConfigureClusterNode(this ISiloBuilder silo, OrleansHostOptions orleans)
+    {
+        silo.Configure<ClusterOptions>(options =>
+        {
+            options.ClusterId = orleans.ClusterId;
+            options.ServiceId = orleans.ServiceId;
+        });
+        if (string.IsNullOrEmpty(orleans.AdvertisedAddress))
+        {
+            silo.ConfigureEndpoints(orleans.SiloPort, orleans.GatewayPort, listenOnAnyHostAddress: true);
+        }
+        else
+        {
+            var advertised = IPAddress.Parse(orleans.AdvertisedAddress);
+            silo.ConfigureEndpoints(advertised, orleans.SiloPort, orleans.GatewayPort, listenOnAnyHostAddress: !IPAddress.IsLoopback(advertised));
+        }
     }
 
     /// <summary>Listens for ingest and for operations on their own ports and addresses.</summary>

@@ -16,6 +16,13 @@ public sealed class OrleansHostOptions
     [Range(1, 65535, ErrorMessage = "Gateway:Orleans:GatewayPort must be between 1 and 65535.")]
     public int GatewayPort { get; set; } = 30000;
 
+    /// <summary>
+    /// Cluster mode: the address other nodes reach this silo on (this Pi's LAN address). Empty picks the host's
+    /// first address. A loopback address also keeps the silo listening on loopback only.
+    /// </summary>
+    [RegularExpression(@"^[0-9A-Fa-f:.]*$", ErrorMessage = "Gateway:Orleans:AdvertisedAddress must be an IP address.")]
+    public string? AdvertisedAddress { get; set; }
+
     /// <summary>Orleans cluster id.</summary>
     [Required(ErrorMessage = "Gateway:Orleans:ClusterId must not be empty.")]
     public string ClusterId { get; set; } = "gateway";

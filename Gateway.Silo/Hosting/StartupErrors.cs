@@ -1,3 +1,4 @@
+using Gateway.Cluster;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Silo.Hosting;
@@ -12,6 +13,7 @@ public static class StartupErrors
     public static string? Describe(Exception error) => error switch
     {
         OptionsValidationException validation => "Configuration error: " + string.Join(" ", validation.Failures),
+        DatabaseUnreachableException unreachable => "Start-up failed: " + unreachable.Message,
         InvalidOperationException { Message: var message } when message.StartsWith("Failed to convert configuration value", StringComparison.Ordinal)
             => "Configuration error: " + message,
         AggregateException { InnerExceptions.Count: 1 } aggregate => Describe(aggregate.InnerExceptions[0]),

@@ -1,3 +1,4 @@
+using Gateway.Cluster;
 using Gateway.Storage;
 using Orleans.Configuration;
 using Orleans.Providers;
@@ -16,8 +17,20 @@ public static class SqliteOrleansStorage
     /// <summary>Schema component name of the Orleans tables.</summary>
     public const string SchemaComponent = "orleans";
 
-    /// <summary>Adds grain storage <see cref="StorageNames.Gateway"/> (and the stream subscriptions' PubSubStore) and the reminder service on SQLite.</summary>
+    /// <summary>
+    /// Adds the gateway's Orleans storage for the configured mode (<c>Gateway:Cluster:Mode</c>): the SQLite file
+    /// by default, or clustering, grain state and reminders on PostgreSQL in cluster mode.
+    /// </summary>
     public static ISiloBuilder AddGatewayStorage(this ISiloBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        return builder.Configuration.GetSection(GatewayClusterOptions.Section).Get<GatewayClusterOptions>()?.IsCluster == true
+            ? builder.AddPostgreSqlOrleansStorage()
+            : builder.AddSqliteOrleansStorage();
+    }
+
+    /// <summary>Adds grain storage <see cref="StorageNames.Gateway"/> (and the stream subscriptions' PubSubStore) and the reminder service on SQLite.</summary>
+    public static ISiloBuilder AddSqliteOrleansStorage(this ISiloBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, OrleansSchemaLifecycle>();

@@ -48,15 +48,16 @@ public sealed class GatewayProcess : IAsyncDisposable
     }
 
     /// <summary>
-    /// Starts the gateway and waits until <c>/readyz</c> answers 200. A <paramref name="launcher"/> (a program and
-    /// its first arguments) runs the gateway as its child, the path of Gateway.Silo.dll appended to its arguments.
+    /// Starts the gateway and waits (a minute unless told) until <c>/readyz</c> answers 200. A <paramref name="launcher"/>
+    /// (a program and its first arguments) runs the gateway as its child, the path of Gateway.Silo.dll appended to its arguments.
     /// </summary>
-    public static async Task<GatewayProcess> StartAsync(string dataPath, IReadOnlyDictionary<string, string>? settings = null, IReadOnlyList<string>? launcher = null)
+    public static async Task<GatewayProcess> StartAsync(
+        string dataPath, IReadOnlyDictionary<string, string>? settings = null, IReadOnlyList<string>? launcher = null, TimeSpan? readyTimeout = null)
     {
         var gateway = Launch(dataPath, settings, launcher);
         try
         {
-            await Eventually.TrueAsync(gateway.IsReadyAsync, "the gateway to report ready", TimeSpan.FromSeconds(60));
+            await Eventually.TrueAsync(gateway.IsReadyAsync, "the gateway to report ready", readyTimeout ?? TimeSpan.FromSeconds(60));
         }
         catch (TimeoutException error)
         {

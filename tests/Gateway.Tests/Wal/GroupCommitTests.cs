@@ -1,15 +1,20 @@
 using Gateway.Partitions;
 using Gateway.Tests.Infrastructure;
+using Gateway.Wal;
 using Microsoft.Data.Sqlite;
 
 namespace Gateway.Tests.Wal;
 
-public sealed class GroupCommitTests
+/// <summary>What every WAL store must do; one derived class per store runs the same claims against it.</summary>
+public abstract class GroupCommitTests
 {
+    /// <summary>Opens a fresh store of the kind under test.</summary>
+    protected abstract IWalUnderTest Open(WalOptions? options = null);
+
     [Fact]
     public async Task Concurrent_appends_share_few_transactions_and_each_completes_only_after_its_commit()
     {
-        using var wal = new WalFixture();
+        using var wal = Open();
         const int devices = 100;
         const int appendsPerDevice = 20;
         var visibleAtCompletion = 0;
@@ -18,17 +23,11 @@ public sealed class GroupCommitTests
         // row: completion after commit, not before.
         async Task AppendAndCheck(int device)
         {
-            using var reader = new SqliteConnection(wal.Database.ConnectionString);
-            await reader.OpenAsync();
             for (var i = 1; i <= appendsPerDevice; i++)
             {
                 var deviceId = $"device-{device}";
                 await wal.Store.AppendAsync(WalFixture.Append(deviceId, i, 1, new PartitionKey("file", device % 4)));
-                using var check = reader.CreateCommand();
-                check.CommandText = "SELECT count(*) FROM wal_message WHERE device_id = $d AND device_sequence = $s";
-                check.Parameters.AddWithValue("$d", deviceId);
-                check.Parameters.AddWithValue("$s", i);
-                if ((long)check.ExecuteScalar()! == 1)
+                if (wal.Scalar($"SELECT count(*) FROM wal_message WHERE device_id = '{deviceId}' AND device_sequence = {i}") == 1)
                 {
                     Interlocked.Increment(ref visibleAtCompletion);
                 }
@@ -45,6 +44,34 @@ public sealed class GroupCommitTests
         Assert.True(statistics.Transactions < devices * appendsPerDevice / 4,
             $"{statistics.Transactions} transactions for {statistics.Operations} appends: appends are not sharing commits.");
     }
+
+    [Fact]
+    public async Task One_batch_per_transaction_when_group_commit_is_off()
+    {
+        using var wal = Open(new WalOptions { MaxBatchOperations = 1 });
+
+        await Task.WhenAll(Enumerable.Range(0, 50).Select(device =>
+            wal.Store.AppendAsync(WalFixture.Append($"d{device}", 1, 1, new PartitionKey("file", 0)))));
+
+        Assert.Equal(50, wal.Store.GetStatistics().Transactions);
+    }
+
+    [Fact]
+    public async Task Commit_wakes_each_partition_that_received_records()
+    {
+        using var wal = Open();
+
+        await wal.Store.AppendAsync(WalFixture.Append("a", 1, 3, new PartitionKey("file", 2)));
+        await wal.Store.AppendAsync(WalFixture.Append("b", 1, 1, new PartitionKey("file", 5)));
+
+        await Eventually.TrueAsync(() => wal.Listener.Woken.Contains(new PartitionKey("file", 5)), "partition file/5 woken");
+        Assert.Contains(new PartitionKey("file", 2), wal.Listener.Woken);
+    }
+}
+
+public sealed class SqliteGroupCommitTests : GroupCommitTests
+{
+    protected override IWalUnderTest Open(WalOptions? options = null) => new SqliteWalUnderTest(options);
 
     [Fact]
     public async Task An_operation_that_fails_alone_undoes_none_of_the_others_in_its_commit()
@@ -75,27 +102,10 @@ public sealed class GroupCommitTests
         Assert.Equal(0, WalDatabase.Scalar(wal.Database.FilePath, "SELECT count(*) FROM wal_device WHERE device_id = 'bad'"));
         Assert.True(wal.Store.GetStatistics().Transactions <= 2, "the appends did not share a commit, so the test proves nothing");
     }
+}
 
-    [Fact]
-    public async Task One_batch_per_transaction_when_group_commit_is_off()
-    {
-        using var wal = new WalFixture(new Gateway.Wal.WalOptions { MaxBatchOperations = 1 });
-
-        await Task.WhenAll(Enumerable.Range(0, 50).Select(device =>
-            wal.Store.AppendAsync(WalFixture.Append($"d{device}", 1, 1, new PartitionKey("file", 0)))));
-
-        Assert.Equal(50, wal.Store.GetStatistics().Transactions);
-    }
-
-    [Fact]
-    public async Task Commit_wakes_each_partition_that_received_records()
-    {
-        using var wal = new WalFixture();
-
-        await wal.Store.AppendAsync(WalFixture.Append("a", 1, 3, new PartitionKey("file", 2)));
-        await wal.Store.AppendAsync(WalFixture.Append("b", 1, 1, new PartitionKey("file", 5)));
-
-        await Eventually.TrueAsync(() => wal.Listener.Woken.Contains(new PartitionKey("file", 5)), "partition file/5 woken");
-        Assert.Contains(new PartitionKey("file", 2), wal.Listener.Woken);
-    }
+[Collection(PostgreSqlCollection.Name)]
+public sealed class PostgreSqlGroupCommitTests(PostgreSqlServer server) : GroupCommitTests
+{
+    protected override IWalUnderTest Open(WalOptions? options = null) => PostgreSqlWalUnderTest.CreateAsync(server, options).GetAwaiter().GetResult();
 }

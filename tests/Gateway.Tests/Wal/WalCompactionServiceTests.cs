@@ -7,12 +7,16 @@ using Microsoft.Extensions.Time.Testing;
 
 namespace Gateway.Tests.Wal;
 
-public sealed class WalCompactionServiceTests
+/// <summary>What every WAL store must do; one derived class per store runs the same claims against it.</summary>
+public abstract class WalCompactionServiceTests
 {
+    /// <summary>Opens a fresh store of the kind under test.</summary>
+    protected abstract IWalUnderTest Open(WalOptions? options = null);
+
     [Fact]
     public async Task Acked_records_are_kept_for_the_retention_window_then_deleted()
     {
-        using var wal = new WalFixture();
+        using var wal = Open();
         var partition = new PartitionKey("file", 0);
         await wal.Store.AppendAsync(WalFixture.Append("a", 1, 4, partition));
         await wal.Store.AckAsync(await wal.Store.LeaseAsync(partition, 3));
@@ -25,6 +29,17 @@ public sealed class WalCompactionServiceTests
 
         clock.Advance(TimeSpan.FromMinutes(2));
         Assert.Equal(3, await compaction.CompactOnceAsync());
-        Assert.Equal(1, WalDatabase.Scalar(wal.Database.FilePath, "SELECT count(*) FROM wal_message"));
+        Assert.Equal(1, wal.Scalar("SELECT count(*) FROM wal_message"));
     }
+}
+
+public sealed class SqliteWalCompactionServiceTests : WalCompactionServiceTests
+{
+    protected override IWalUnderTest Open(WalOptions? options = null) => new SqliteWalUnderTest(options);
+}
+
+[Collection(PostgreSqlCollection.Name)]
+public sealed class PostgreSqlWalCompactionServiceTests(PostgreSqlServer server) : WalCompactionServiceTests
+{
+    protected override IWalUnderTest Open(WalOptions? options = null) => PostgreSqlWalUnderTest.CreateAsync(server, options).GetAwaiter().GetResult();
 }

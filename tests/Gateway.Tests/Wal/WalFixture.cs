@@ -60,7 +60,10 @@ public sealed class WalFixture : IDisposable
     }
 
     /// <summary>The WAL's instruments, on a meter factory of their own.</summary>
-    public GatewayMetrics Metrics { get; } = new(new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<IMeterFactory>());
+    public GatewayMetrics Metrics { get; } = NewMetrics();
+
+    /// <summary>A WAL's instruments on a meter factory of their own, so tests never see each other's counts.</summary>
+    public static GatewayMetrics NewMetrics() => new(new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<IMeterFactory>());
 
     private SqliteWalStore OpenStore()
     {

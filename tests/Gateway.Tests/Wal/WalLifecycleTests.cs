@@ -1,18 +1,24 @@
+using Gateway.Cluster;
 using Gateway.Partitions;
 using Gateway.Storage;
 using Gateway.Tests.Infrastructure;
 using Gateway.Wal;
+using Gateway.Wal.PostgreSql;
 
 namespace Gateway.Tests.Wal;
 
-public sealed class WalLifecycleTests
+/// <summary>What every WAL store must do; one derived class per store runs the same claims against it.</summary>
+public abstract class WalLifecycleTests
 {
+    /// <summary>Opens a fresh store of the kind under test.</summary>
+    protected abstract IWalUnderTest Open(WalOptions? options = null);
+
     private static readonly PartitionKey Partition = new("file", 0);
 
     [Fact]
     public async Task Lease_returns_the_partitions_oldest_records_in_order_and_marks_them_in_flight()
     {
-        using var wal = new WalFixture();
+        using var wal = Open();
         await wal.Store.AppendAsync(WalFixture.Append("a", 1, 3, Partition));
         await wal.Store.AppendAsync(WalFixture.Append("b", 1, 2, Partition));
         await wal.Store.AppendAsync(WalFixture.Append("c", 1, 2, new PartitionKey("file", 1)));
@@ -22,14 +28,14 @@ public sealed class WalLifecycleTests
 
         Assert.Equal(["gw:a:1", "gw:a:2", "gw:a:3", "gw:b:1"], first.Select(r => r.MessageId));
         Assert.Equal(["gw:b:2"], second.Select(r => r.MessageId));
-        Assert.Equal(5, WalDatabase.CountDeliveries(wal.Database.FilePath, "file", (int)DeliveryState.InFlight));
+        Assert.Equal(5, wal.CountDeliveries("file", DeliveryState.InFlight));
         Assert.Empty(await wal.Store.LeaseAsync(Partition, 4));
     }
 
     [Fact]
     public async Task Acked_records_leave_the_pending_count()
     {
-        using var wal = new WalFixture();
+        using var wal = Open();
         await wal.Store.AppendAsync(WalFixture.Append("a", 1, 3, Partition));
         Assert.Equal(3, wal.Store.GetStatistics().PendingRecords);
 
@@ -37,13 +43,13 @@ public sealed class WalLifecycleTests
 
         Assert.Equal(0, wal.Store.GetStatistics().PendingRecords);
         Assert.Equal(0, wal.Store.GetStatistics().PendingBytes);
-        Assert.Equal(3, WalDatabase.CountDeliveries(wal.Database.FilePath, "file", (int)DeliveryState.Acked));
+        Assert.Equal(3, wal.CountDeliveries("file", DeliveryState.Acked));
     }
 
     [Fact]
     public async Task Failed_records_return_to_the_head_of_the_queue_until_max_attempts_then_become_dead_with_the_reason()
     {
-        using var wal = new WalFixture();
+        using var wal = Open();
         await wal.Store.AppendAsync(WalFixture.Append("a", 1, 2, Partition));
         var now = DateTimeOffset.UtcNow;
         var failure = new DeliveryFailure("HTTP 503 from cloud", Permanent: false, now, MaxAttempts: 2, DeadIfReceivedBefore: now.AddDays(-1));
@@ -55,16 +61,16 @@ public sealed class WalLifecycleTests
         Assert.All(secondLease, r => Assert.Equal(1, r.Attempts));
         Assert.Equal(2, await wal.Store.FailAsync(secondLease, failure));
 
-        Assert.Equal(2, WalDatabase.CountDeliveries(wal.Database.FilePath, "file", (int)DeliveryState.Dead));
+        Assert.Equal(2, wal.CountDeliveries("file", DeliveryState.Dead));
         Assert.Equal(0, wal.Store.GetStatistics().PendingRecords);
-        Assert.Equal(2, WalDatabase.Scalar(wal.Database.FilePath,
+        Assert.Equal(2, wal.Scalar(
             "SELECT count(*) FROM wal_delivery WHERE state = 3 AND attempts = 2 AND last_error = 'HTTP 503 from cloud'"));
     }
 
     [Fact]
     public async Task Permanent_failure_and_maximum_age_dead_letter_at_once()
     {
-        using var wal = new WalFixture();
+        using var wal = Open();
         await wal.Store.AppendAsync(WalFixture.Append("a", 1, 1, Partition));
         await wal.Store.AppendAsync(WalFixture.Append("b", 1, 1, new PartitionKey("file", 1)));
         var now = DateTimeOffset.UtcNow;
@@ -79,7 +85,7 @@ public sealed class WalLifecycleTests
     [Fact]
     public async Task Recovery_returns_in_flight_records_to_enqueued_in_their_original_order()
     {
-        using var wal = new WalFixture();
+        using var wal = Open();
         await wal.Store.AppendAsync(WalFixture.Append("a", 1, 3, Partition));
         await wal.Store.LeaseAsync(Partition, 2);
 
@@ -93,7 +99,7 @@ public sealed class WalLifecycleTests
     [Fact]
     public async Task Acks_and_failures_of_records_recovered_meanwhile_change_neither_the_wal_nor_its_counts()
     {
-        using var wal = new WalFixture();
+        using var wal = Open();
         await wal.Store.AppendAsync(WalFixture.Append("a", 1, 3, Partition));
         var stale = await wal.Store.LeaseAsync(Partition, 10);
         await wal.Store.RecoverInFlightAsync(Partition);
@@ -107,13 +113,13 @@ public sealed class WalLifecycleTests
         Assert.Equal(3, statistics.EnqueuedRecords);
         Assert.Equal(0, statistics.AckedRecords);
         Assert.Equal(0, statistics.DeadRecords);
-        Assert.Equal(3, WalDatabase.CountDeliveries(wal.Database.FilePath, "file", (int)DeliveryState.Enqueued));
+        Assert.Equal(3, wal.CountDeliveries("file", DeliveryState.Enqueued));
     }
 
     [Fact]
     public async Task Reopen_counts_pending_records_and_partitions_from_the_file()
     {
-        using var wal = new WalFixture();
+        using var wal = Open();
         await wal.Store.AppendAsync(WalFixture.Append("a", 1, 3, Partition));
         await wal.Store.AppendAsync(WalFixture.Append("b", 1, 2, new PartitionKey("file", 7)));
         await wal.Store.AckAsync(await wal.Store.LeaseAsync(new PartitionKey("file", 7), 10));
@@ -128,7 +134,7 @@ public sealed class WalLifecycleTests
     [Fact]
     public async Task Compaction_deletes_only_acked_records_older_than_the_cutoff()
     {
-        using var wal = new WalFixture();
+        using var wal = Open();
         await wal.Store.AppendAsync(WalFixture.Append("a", 1, 3, Partition));
         await wal.Store.AppendAsync(WalFixture.Append("b", 1, 2, new PartitionKey("file", 1)));
         await wal.Store.AckAsync(await wal.Store.LeaseAsync(Partition, 10));
@@ -136,14 +142,14 @@ public sealed class WalLifecycleTests
         Assert.Equal(0, await wal.Store.CompactAsync(DateTimeOffset.UtcNow.AddMinutes(-1), 100));
         Assert.Equal(3, await wal.Store.CompactAsync(DateTimeOffset.UtcNow.AddMinutes(1), 100));
 
-        Assert.Equal(2, WalDatabase.Scalar(wal.Database.FilePath, "SELECT count(*) FROM wal_message"));
-        Assert.Equal(2, WalDatabase.Scalar(wal.Database.FilePath, "SELECT count(*) FROM wal_delivery WHERE state = 0"));
+        Assert.Equal(2, wal.Scalar("SELECT count(*) FROM wal_message"));
+        Assert.Equal(2, wal.Scalar("SELECT count(*) FROM wal_delivery WHERE state = 0"));
     }
 
     [Fact]
     public async Task Device_record_is_committed_with_its_appends_and_survives_compaction_of_its_messages()
     {
-        using var wal = new WalFixture();
+        using var wal = Open();
         Assert.Equal(WalDeviceRecord.None, await wal.Store.GetDeviceAsync("a"));
         var first = WalFixture.Append("a", 1, 2, Partition);
         var second = WalFixture.Append("a", 3, 3, Partition);
@@ -152,7 +158,7 @@ public sealed class WalLifecycleTests
         await wal.Store.AckAsync(await wal.Store.LeaseAsync(Partition, 10));
         await wal.Store.CompactAsync(DateTimeOffset.UtcNow.AddMinutes(1), 100);
 
-        Assert.Equal(0, WalDatabase.Scalar(wal.Database.FilePath, "SELECT count(*) FROM wal_message"));
+        Assert.Equal(0, wal.Scalar("SELECT count(*) FROM wal_message"));
         var device = await wal.Store.GetDeviceAsync("a");
         Assert.Equal(5, device.LastSequence);
         Assert.Equal(5, device.AcceptedCount);
@@ -163,7 +169,7 @@ public sealed class WalLifecycleTests
     [Fact]
     public async Task Recent_device_message_ids_are_read_back_newest_first()
     {
-        using var wal = new WalFixture();
+        using var wal = Open();
         await wal.Store.AppendAsync(WalFixture.Append("a", 1, 5, Partition, deviceMessageIdPrefix: "m"));
 
         var recent = await wal.Store.GetRecentDeviceMessagesAsync("a", DateTimeOffset.UtcNow.AddMinutes(-1), 3);
@@ -175,7 +181,7 @@ public sealed class WalLifecycleTests
     [Fact]
     public async Task Statistics_count_records_by_state_and_read_the_same_after_a_reopen()
     {
-        using var wal = new WalFixture();
+        using var wal = Open();
         await wal.Store.AppendAsync(WalFixture.Append("a", 1, 4, Partition));
         var leased = await wal.Store.LeaseAsync(Partition, 3);
         await wal.Store.AckAsync([leased[0]]);
@@ -199,14 +205,19 @@ public sealed class WalLifecycleTests
     [Fact]
     public async Task A_write_probe_commits_through_the_writer()
     {
-        using var wal = new WalFixture();
+        using var wal = Open();
         var before = wal.Store.GetStatistics().Transactions;
 
         await wal.Store.ProbeWriteAsync();
 
-        Assert.Equal(1, WalDatabase.Scalar(wal.Database.FilePath, "SELECT count(*) FROM wal_probe"));
+        Assert.Equal(1, wal.Scalar("SELECT count(*) FROM wal_probe"));
         Assert.True(wal.Store.GetStatistics().Transactions > before);
     }
+}
+
+public sealed class SqliteWalLifecycleTests : WalLifecycleTests
+{
+    protected override IWalUnderTest Open(WalOptions? options = null) => new SqliteWalUnderTest(options);
 
     [Fact]
     public void Schema_scripts_apply_once_and_a_second_start_changes_nothing()
@@ -219,5 +230,25 @@ public sealed class WalLifecycleTests
         Assert.Equal(0, SqliteSchemaMigrator.Apply(database, typeof(SqliteWalStore).Assembly, "wal"));
         Assert.Equal(4, WalDatabase.Scalar(database.FilePath, "SELECT version FROM gateway_schema WHERE component = 'wal'"));
         Assert.Equal("wal", WalDatabase.Text(database.FilePath, "PRAGMA journal_mode"));
+    }
+}
+
+[Collection(PostgreSqlCollection.Name)]
+public sealed class PostgreSqlWalLifecycleTests(PostgreSqlServer server) : WalLifecycleTests
+{
+    protected override IWalUnderTest Open(WalOptions? options = null) => PostgreSqlWalUnderTest.CreateAsync(server, options).GetAwaiter().GetResult();
+
+    [RequiresPostgreSqlFact]
+    public async Task Schema_scripts_apply_once_even_when_nodes_start_together()
+    {
+        using var database = new PostgreSqlDatabase(await server.CreateDatabaseAsync("schema"));
+
+        var applied = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ =>
+            Task.Run(() => PostgreSqlSchemaMigrator.ApplyAsync(database, typeof(PostgreSqlWalStore).Assembly, PostgreSqlWalStore.SchemaComponent))));
+
+        // 0001-wal, 0002-device-activity, 0003-history: all applied by one node, none by the others.
+        Assert.Equal(3, applied.Sum());
+        Assert.Equal(3, applied.Max());
+        Assert.Equal(3, PostgreSqlWalUnderTest.Scalar(database.ConnectionString, "SELECT version FROM gateway_schema WHERE component = 'wal'"));
     }
 }
