@@ -25,7 +25,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 now_ms() { date +%s%3N; }
 
 dotnet build -c Release Gateway.Silo -o "$work/gateway-bin" >/dev/null
-dotnet build -c Release benchmarks/Gateway.MqttLoad -o "$work/load-bin" >/dev/null
+dotnet build -c Release benchmarks/Gateway.Load -o "$work/load-bin" >/dev/null
 
 pg_port=$(free_port)
 [ "$(id -u)" = 0 ] && chown postgres "$work"
@@ -59,8 +59,9 @@ wait_ready() { # database node
     done
     echo "node $2 of $1 never became ready" >&2; tail -20 "$work/$1-$2.log" >&2; return 1
 }
-load() { # label port clients seconds -> one table row
-    dotnet "$work/load-bin/Gateway.MqttLoad.dll" "$1" "$2" "$3" "$4"
+load() { # label port clients seconds -> one table row: label | clients | msgs/s | p50 | p99 | refused
+    dotnet "$work/load-bin/Gateway.Load.dll" run --port "$2" --devices "$3" --duration "$4" --payload 100 --warmup 2 --in-flight 1 --label "$1" |
+        python3 -c 'import json,sys; r=json.loads(sys.stdin.read()); print("| " + " | ".join(str(r.get(k)) for k in ("label", "devices", "rate", "p50_ms", "p99_ms", "refused")) + " |")'
 }
 
 echo "load average before the run: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) CPUs"
