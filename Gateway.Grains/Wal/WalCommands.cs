@@ -147,19 +147,7 @@ internal sealed class WalCommands : IDisposable
         {
             while (reader.Read())
             {
-                records.Add(new WalRecord
-                {
-                    DeliveryId = reader.GetInt64(0),
-                    Attempts = reader.GetInt32(1),
-                    MessageId = reader.GetString(2),
-                    DeviceId = reader.GetString(3),
-                    Sequence = reader.GetInt64(4),
-                    ReceivedAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(5)),
-                    ContentType = reader.GetString(6),
-                    Payload = (byte[])reader.GetValue(7),
-                    TraceParent = reader.IsDBNull(8) ? null : reader.GetString(8),
-                    Topic = reader.GetString(9),
-                });
+                records.Add(WalRecord.FromLeasedRow(reader));
             }
         }
 

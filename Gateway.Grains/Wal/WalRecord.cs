@@ -38,4 +38,22 @@ public sealed class WalRecord
 
     /// <summary>True when <see cref="Payload"/> is JSON and can be embedded as-is.</summary>
     public bool IsJson => ContentType == MediaTypes.Json;
+
+    /// <summary>
+    /// Reads a leased row whose columns are, in order: delivery id, attempts, message id, device id, sequence,
+    /// received at (Unix ms), content type, payload, traceparent, topic. Both stores' lease queries select these.
+    /// </summary>
+    internal static WalRecord FromLeasedRow(System.Data.IDataRecord row) => new()
+    {
+        DeliveryId = row.GetInt64(0),
+        Attempts = row.GetInt32(1),
+        MessageId = row.GetString(2),
+        DeviceId = row.GetString(3),
+        Sequence = row.GetInt64(4),
+        ReceivedAt = DateTimeOffset.FromUnixTimeMilliseconds(row.GetInt64(5)),
+        ContentType = row.GetString(6),
+        Payload = (byte[])row.GetValue(7),
+        TraceParent = row.IsDBNull(8) ? null : row.GetString(8),
+        Topic = row.GetString(9),
+    };
 }

@@ -162,19 +162,7 @@ internal static class PostgreSqlWalStatements
             var records = new List<WalRecord>();
             while (await reader.ReadAsync().ConfigureAwait(false))
             {
-                records.Add(new WalRecord
-                {
-                    DeliveryId = reader.GetInt64(0),
-                    Attempts = reader.GetInt32(1),
-                    MessageId = reader.GetString(2),
-                    DeviceId = reader.GetString(3),
-                    Sequence = reader.GetInt64(4),
-                    ReceivedAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(5)),
-                    ContentType = reader.GetString(6),
-                    Payload = (byte[])reader.GetValue(7),
-                    TraceParent = reader.IsDBNull(8) ? null : reader.GetString(8),
-                    Topic = reader.GetString(9),
-                });
+                records.Add(WalRecord.FromLeasedRow(reader));
             }
 
             return (records, new WalCounts(-records.Count, records.Count, 0, 0, 0));
