@@ -47,6 +47,8 @@ public sealed class GatewayProcess : IAsyncDisposable
         }
     }
 
+    private const int MaxPortAttempts = 3;
+
     /// <summary>
     /// Starts the gateway and waits (a minute unless told) until <c>/readyz</c> answers 200. A <paramref name="launcher"/>
     /// (a program and its first arguments) runs the gateway as its child, the path of Gateway.Silo.dll appended to its arguments.
@@ -54,18 +56,26 @@ public sealed class GatewayProcess : IAsyncDisposable
     public static async Task<GatewayProcess> StartAsync(
         string dataPath, IReadOnlyDictionary<string, string>? settings = null, IReadOnlyList<string>? launcher = null, TimeSpan? readyTimeout = null)
     {
-        var gateway = Launch(dataPath, settings, launcher);
-        try
+        for (var attempt = 1; ; attempt++)
         {
-            await Eventually.TrueAsync(gateway.IsReadyAsync, "the gateway to report ready", readyTimeout ?? TimeSpan.FromSeconds(60));
+            var gateway = Launch(dataPath, settings, launcher);
+            try
+            {
+                await Eventually.TrueAsync(gateway.IsReadyAsync, "the gateway to report ready", readyTimeout ?? TimeSpan.FromSeconds(60));
+                return gateway;
+            }
+            catch (InvalidOperationException) when (attempt < MaxPortAttempts && gateway.Output.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
+            {
+                // A port FreePort picked was taken (by some test's outgoing connection) before the gateway bound it:
+                // start again on fresh ports.
+                await gateway.DisposeAsync();
+            }
+            catch (TimeoutException error)
+            {
+                await gateway.DisposeAsync();
+                throw new TimeoutException($"{error.Message}\n{gateway.Output}");
+            }
         }
-        catch (TimeoutException error)
-        {
-            await gateway.DisposeAsync();
-            throw new TimeoutException($"{error.Message}\n{gateway.Output}");
-        }
-
-        return gateway;
     }
 
     /// <summary>Starts the gateway and waits for it to exit by itself (a start that must fail).</summary>
