@@ -20,6 +20,9 @@ public sealed class GatewayProcess : IAsyncDisposable
         DataPath = dataPath;
         MqttPort = mqttPort;
         Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{httpPort}"), Timeout = TimeSpan.FromSeconds(30) };
+        // A connection per request: a refusal that closes its connection (413 before the body is read) must not
+        // fail the next test's request on the same pooled connection.
+        Http.DefaultRequestHeaders.ConnectionClose = true;
         Operations = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{operationsPort}"), Timeout = TimeSpan.FromSeconds(10) };
     }
 
