@@ -34,6 +34,7 @@ public sealed partial class DeviceGrain(
     private readonly DeviceOptions _options = deviceOptions.Value;
     private string _deviceId = "";
     private string _messageIdPrefix = "";
+    private int _partition = -1;
     private readonly Dictionary<string, IReadOnlyList<PartitionKey>> _routesByTopic = new(StringComparer.Ordinal);
     private DuplicateWindow _duplicates = new(0, TimeSpan.Zero);
     private long _lastSequence;
@@ -55,6 +56,8 @@ public sealed partial class DeviceGrain(
         }
 
         _messageIdPrefix = $"{gatewayOptions.Value.GatewayId}:{_deviceId}:";
+        // A device's outbound partition (and tail stream) never changes while it is active: hashed once here.
+        _partition = router.PartitionOf(_deviceId);
 
         // Sequence and activity are committed with the messages, so the WAL is their only source.
         var record = await wal.GetDeviceAsync(_deviceId);
@@ -145,7 +148,7 @@ public sealed partial class DeviceGrain(
                     "The gateway could not store the messages; nothing was stored, retry later.") with { RetryAfter = pressure.RetryAfter }, activity);
             }
 
-            if (tailInterest.IsWatched(router.PartitionOf(_deviceId)))
+            if (tailInterest.IsWatched(_partition))
             {
                 PublishToTail(toStore);
             }
@@ -176,7 +179,7 @@ public sealed partial class DeviceGrain(
         var counts = valid ? await wal.GetDeviceDeliveryCountsAsync(_deviceId) : new DeviceDeliveryCounts(0, 0);
         return new DeviceStatus(
             _deviceId, _firstSeen, _lastSeen, _acceptedCount, current.DuplicateCount,
-            current.RefusedCount, _lastSequence, valid ? router.PartitionOf(_deviceId) : -1)
+            current.RefusedCount, _lastSequence, _partition)
         {
             Disabled = current.Disabled,
             BufferedCount = counts.Buffered,
@@ -341,7 +344,7 @@ public sealed partial class DeviceGrain(
         try
         {
             _tailStream ??= this.GetStreamProvider(TailStreams.Provider)
-                .GetStream<TailedMessage>(StreamId.Create(TailStreams.Namespace, router.PartitionOf(_deviceId)));
+                .GetStream<TailedMessage>(StreamId.Create(TailStreams.Namespace, _partition));
             await _tailStream.OnNextBatchAsync(messages);
         }
         catch (Exception error)
