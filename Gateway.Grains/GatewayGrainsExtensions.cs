@@ -59,6 +59,7 @@ public static class GatewayGrainsExtensions
         services.TryAddSingleton(sp => SinkCatalog.FromOptions(
             sp.GetRequiredService<IOptions<SinkListOptions>>(), sp.GetRequiredService<IOptions<GatewayOptions>>(), sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton<IWalCommitListener, PartitionWaker>();
+        services.TryAddSingleton<PendingPartitionWaker>();
         services.TryAddSingleton(sp => new PostgreSqlDatabase(sp.GetRequiredService<IOptions<GatewayClusterOptions>>().Value.ConnectionString!));
         services.TryAddSingleton<SqliteWalStore>();
         services.TryAddSingleton<PostgreSqlWalStore>();

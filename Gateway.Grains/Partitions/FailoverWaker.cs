@@ -1,4 +1,3 @@
-using Gateway.Wal;
 using Microsoft.Extensions.Logging;
 using Orleans.Runtime;
 
@@ -12,8 +11,7 @@ namespace Gateway.Partitions;
 /// </summary>
 public sealed partial class FailoverWaker(
     IClusterMembershipService membership,
-    IWalStore wal,
-    IGrainFactory grains,
+    PendingPartitionWaker waker,
     ILogger<FailoverWaker> logger) : ILifecycleParticipant<ISiloLifecycle>
 {
     private CancellationTokenSource? _stop;
@@ -77,21 +75,17 @@ public sealed partial class FailoverWaker(
 
             if (newlyDead.Count > 0)
             {
-                await WakePendingAsync(newlyDead).ConfigureAwait(false);
+                await WakePendingAsync(newlyDead, cancellationToken).ConfigureAwait(false);
             }
         }
     }
 
-    private async Task WakePendingAsync(List<SiloAddress> deadSilos)
+    private async Task WakePendingAsync(List<SiloAddress> deadSilos, CancellationToken cancellationToken)
     {
+        LogWaking(logger, string.Join(", ", deadSilos));
         try
         {
-            var partitions = await wal.GetPendingPartitionsAsync().ConfigureAwait(false);
-            LogWaking(logger, string.Join(", ", deadSilos), partitions.Count);
-            foreach (var partition in partitions)
-            {
-                await grains.GetGrain<IPartitionGrain>(partition.ToString()).WakeAsync().ConfigureAwait(false);
-            }
+            await waker.WakeAllAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (Exception error) when (error is not OperationCanceledException)
         {
@@ -100,8 +94,8 @@ public sealed partial class FailoverWaker(
         }
     }
 
-    [LoggerMessage(EventId = 3101, Level = LogLevel.Information, Message = "Silo {Silos} died; waking {Count} partitions with pending records")]
-    private static partial void LogWaking(ILogger logger, string silos, int count);
+    [LoggerMessage(EventId = 3101, Level = LogLevel.Information, Message = "Silo {Silos} died; waking the partitions with pending records")]
+    private static partial void LogWaking(ILogger logger, string silos);
 
     [LoggerMessage(EventId = 3102, Level = LogLevel.Warning, Message = "Waking partitions after a silo died failed; their reminders will wake them")]
     private static partial void LogWakeFailed(ILogger logger, Exception error);
