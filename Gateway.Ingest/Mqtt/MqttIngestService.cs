@@ -221,16 +221,16 @@ public sealed partial class MqttIngestService(
         return Task.CompletedTask;
     }
 
-    [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "MQTT {Kind} listener on {Address}:{Port}")]
+    [LoggerMessage(EventId = 4001, Level = LogLevel.Information, Message = "MQTT {Kind} listener on {Address}:{Port}")]
     private static partial void LogListening(ILogger logger, string kind, string address, int port);
 
-    [LoggerMessage(EventId = 3002, Level = LogLevel.Warning, Message = "MQTT listener {Address}:{Port} accepts anonymous devices, which may publish as any device id (first-run mode, loopback only); provision device secrets and set Gateway:Mqtt:AllowAnonymous=false")]
+    [LoggerMessage(EventId = 4002, Level = LogLevel.Warning, Message = "MQTT listener {Address}:{Port} accepts anonymous devices, which may publish as any device id (first-run mode, loopback only); provision device secrets and set Gateway:Mqtt:AllowAnonymous=false")]
     private static partial void LogAnonymousAllowed(ILogger logger, string address, int port);
 
-    [LoggerMessage(EventId = 3003, Level = LogLevel.Information, Message = "Anonymous MQTT client {ClientId} connected from {RemoteEndPoint} (first-run mode)")]
+    [LoggerMessage(EventId = 4003, Level = LogLevel.Information, Message = "Anonymous MQTT client {ClientId} connected from {RemoteEndPoint} (first-run mode)")]
     private static partial void LogAnonymousConnected(ILogger logger, string clientId, string? remoteEndPoint);
 
-    [LoggerMessage(EventId = 3004, Level = LogLevel.Warning, Message = "MQTT connection of client {ClientId} (user {UserName}) from {RemoteEndPoint} refused: {Reason}, {Detail}")]
+    [LoggerMessage(EventId = 4004, Level = LogLevel.Warning, Message = "MQTT connection of client {ClientId} (user {UserName}) from {RemoteEndPoint} refused: {Reason}, {Detail}")]
     private static partial void LogConnectionRefused(ILogger logger, string? clientId, string? userName, string? remoteEndPoint, string reason, string detail);
 
     /// <summary>Forwards MQTTnet's own log to the host's logging, one level down (its warnings are routine disconnects).</summary>

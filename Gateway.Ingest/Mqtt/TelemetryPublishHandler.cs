@@ -187,9 +187,9 @@ public sealed partial class TelemetryPublishHandler(
         return null;
     }
 
-    [LoggerMessage(EventId = 3101, Level = LogLevel.Debug, Message = "MQTT publish of client {ClientId} ({Identity}) refused: {Reason} (0x{ReasonCode:x2}, QoS {Qos})")]
+    [LoggerMessage(EventId = 4101, Level = LogLevel.Debug, Message = "MQTT publish of client {ClientId} ({Identity}) refused: {Reason} (0x{ReasonCode:x2}, QoS {Qos})")]
     private static partial void LogRefused(ILogger logger, string clientId, string identity, string reason, int reasonCode, int qos);
 
-    [LoggerMessage(EventId = 3102, Level = LogLevel.Warning, Message = "Handing an MQTT message of device {DeviceId} (client {ClientId}) to its grain failed; no PUBACK, the connection is closed so the client sends it again")]
+    [LoggerMessage(EventId = 4102, Level = LogLevel.Warning, Message = "Handing an MQTT message of device {DeviceId} (client {ClientId}) to its grain failed; no PUBACK, the connection is closed so the client sends it again")]
     private static partial void LogAcceptFailed(ILogger logger, Exception error, string deviceId, string clientId);
 }

@@ -215,9 +215,9 @@ internal sealed partial class GuardedMqttListener(
         }
     }
 
-    [LoggerMessage(EventId = 3010, Level = LogLevel.Warning, Message = "MQTT listener on port {Port} could not accept a connection: {Error}")]
+    [LoggerMessage(EventId = 4010, Level = LogLevel.Warning, Message = "MQTT listener on port {Port} could not accept a connection: {Error}")]
     private static partial void LogAcceptFailed(ILogger logger, int port, SocketError error);
 
-    [LoggerMessage(EventId = 3011, Level = LogLevel.Debug, Message = "MQTT connection from {RemoteEndPoint} closed: {Reason}")]
+    [LoggerMessage(EventId = 4011, Level = LogLevel.Debug, Message = "MQTT connection from {RemoteEndPoint} closed: {Reason}")]
     private static partial void LogConnectionFailed(ILogger logger, string? remoteEndPoint, string reason);
 }
