@@ -23,6 +23,7 @@ public sealed partial class PendingPartitionWaker(IWalStore wal, IGrainFactory g
     public async Task<IReadOnlyList<PartitionKey>> WakeAllAsync(CancellationToken cancellationToken)
     {
         var partitions = await wal.GetPendingPartitionsAsync().ConfigureAwait(false);
+        LogWaking(logger, partitions.Count);
         return await WakeWithRetriesAsync(
             partitions, partition => grains.GetGrain<IPartitionGrain>(partition.ToString()).WakeAsync(), time, logger, cancellationToken).ConfigureAwait(false);
     }
@@ -71,9 +72,12 @@ public sealed partial class PendingPartitionWaker(IWalStore wal, IGrainFactory g
         }
     }
 
-    [LoggerMessage(EventId = 3103, Level = LogLevel.Information, Message = "Waking {Count} partitions with pending records failed; trying them again")]
+    [LoggerMessage(EventId = 3103, Level = LogLevel.Information, Message = "Waking {Count} partitions with pending records")]
+    private static partial void LogWaking(ILogger logger, int count);
+
+    [LoggerMessage(EventId = 3104, Level = LogLevel.Information, Message = "Waking {Count} partitions with pending records failed; trying them again")]
     private static partial void LogRetrying(ILogger logger, int count, Exception error);
 
-    [LoggerMessage(EventId = 3104, Level = LogLevel.Warning, Message = "Waking {Count} partitions with pending records failed {Rounds} times; their reminders will wake them")]
+    [LoggerMessage(EventId = 3105, Level = LogLevel.Warning, Message = "Waking {Count} partitions with pending records failed {Rounds} times; their reminders will wake them")]
     private static partial void LogGaveUp(ILogger logger, int count, int rounds, Exception error);
 }
