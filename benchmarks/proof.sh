@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # The proof table: builds Release, starts the gateway (and mosquitto with persistence on, and a local HTTP
 # receiver as the cloud) on loopback, runs the scenarios and prints ONE markdown table. Progress goes to stderr.
-#   benchmarks/proof.sh                          every scenario (about 8 minutes on 2 quiet cores)
+#   benchmarks/proof.sh                          every scenario (about 11 minutes on 2 quiet cores)
 #   benchmarks/proof.sh mqtt half-rate           or some of: mqtt half-rate http drain rss cold-start
 #   --seconds N   measured seconds per MQTT/HTTP row (default 10)      --no-build   use the last Release build
+#   --warmup N    seconds sent but not measured before each MQTT/HTTP row (default 20): the figures are steady
+#                 state, after the JIT has compiled the hot path, as on a gateway that has run for a while
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-seconds=10 build=1 scenarios=()
+seconds=10 warmup=20 build=1 scenarios=()
 while (( $# )); do
     case $1 in
         --seconds) seconds=$2; shift 2 ;;
+        --warmup) warmup=$2; shift 2 ;;
         --no-build) build=0; shift ;;
         mqtt|half-rate|http|drain|rss|cold-start) scenarios+=("$1"); shift ;;
         *) echo "unknown scenario or option $1" >&2; exit 2 ;;
@@ -32,7 +35,7 @@ summary_row() { # summary_row <label> <json> <notes>
 }
 
 (( build )) && build_release
-mqtt_args=(--payload 100 --warmup 2 --duration "$seconds" --in-flight 1)
+mqtt_args=(--payload 100 --warmup "$warmup" --duration "$seconds" --in-flight 1)
 
 table=()
 if wants mqtt || wants half-rate; then
@@ -50,14 +53,22 @@ if wants mqtt; then
     pids+=($!)
     # mosquitto -h exits non-zero by design; only its first line is wanted.
     mosquitto_version=$({ "$mosquitto" -h 2>/dev/null || true; } | head -1 | awk '{print $3}')
+    # MQTTnet's server alone, acking at once: how much of the gap to mosquitto is the broker library itself.
+    bare_port=$(free_port)
+    dotnet "$(load_dll)" broker --port "$bare_port" >"$work/bare.log" 2>&1 &
+    pids+=($!)
     for devices in 100 1000; do
-        log "mqtt: $devices devices against the gateway, then mosquitto"
+        log "mqtt: $devices devices against the gateway, then mosquitto, then MQTTnet alone"
         gateway_run=$(load --port "$gateway_mqtt" --devices "$devices" "${mqtt_args[@]}" --label gateway)
         mosquitto_run=$(load --port "$mosquitto_port" --devices "$devices" "${mqtt_args[@]}" --label mosquitto)
+        bare_run=$(load --port "$bare_port" --devices "$devices" "${mqtt_args[@]}" --label mqttnet)
         ratio=$(python3 -c 'import sys; g, m = float(sys.argv[1]), float(sys.argv[2]); print(f"{g / m:.2f}" if m else "-")' \
             "$(json_field "$gateway_run" rate)" "$(json_field "$mosquitto_run" rate)")
         table+=("$(summary_row "MQTT QoS 1, $devices devices: gateway (durable at PUBACK)" "$gateway_run" "gateway/mosquitto rate **${ratio}x**; refused $(json_field "$gateway_run" refused)")")
         table+=("$(summary_row "MQTT QoS 1, $devices devices: mosquitto $mosquitto_version (persistence true)" "$mosquitto_run" "same load generator, same run")")
+        bare_ratio=$(python3 -c 'import sys; b, m = float(sys.argv[1]), float(sys.argv[2]); print(f"{b / m:.2f}" if m else "-")' \
+            "$(json_field "$bare_run" rate)" "$(json_field "$mosquitto_run" rate)")
+        table+=("$(summary_row "MQTT QoS 1, $devices devices: MQTTnet 5 server alone (acks at once, stores nothing)" "$bare_run" "MQTTnet/mosquitto rate **${bare_ratio}x**: the library's own ceiling")")
         [[ $devices == 100 ]] && peak=$(json_field "$gateway_run" rate)
     done
 fi
@@ -77,7 +88,7 @@ if wants http; then
     start_gateway http_gateway "$work/http"; pids+=("$http_gateway_pid")
     wait_ready "$http_gateway_ops" 120
     log "http: 64 devices, one message per request"
-    run=$(load --transport http --port "$http_gateway_http" --devices 64 --payload 100 --warmup 2 --duration "$seconds" --label http)
+    run=$(load --transport http --port "$http_gateway_http" --devices 64 --payload 100 --warmup "$warmup" --duration "$seconds" --label http)
     table+=("$(summary_row "HTTP ingest, 64 devices, one message per request" "$run" "latency per request (202 after commit)")")
     kill "$http_gateway_pid"
 fi

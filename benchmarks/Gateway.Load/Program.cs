@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Gateway.Load;
+using Gateway.Load.Broker;
 using Gateway.Load.Check;
 using Gateway.Load.Load;
 using Gateway.Load.Receive;
@@ -15,6 +16,8 @@ const string Usage = """
                                   exit 1 when an acknowledged message is missing or a device's order broke
       Gateway.Load receive --port <port> --out <ndjson file>
                                   local HTTP cloud on 127.0.0.1: POST /ingest, a JSON array of records per request
+      Gateway.Load broker --port <port>
+                                  MQTTnet's server alone on 127.0.0.1, acking every PUBLISH at once (a baseline)
     """;
 
 if (args.Length == 0 || args[0] is "-h" or "--help")
@@ -87,6 +90,17 @@ try
             await using var receiver = await NdjsonReceiver.StartAsync(port, output);
             Console.WriteLine($"receiving on http://127.0.0.1:{port}/ingest into {output}");
             await receiver.WaitForShutdownAsync();
+            return 0;
+        }
+
+        case "broker":
+        {
+            var port = arguments.Integer("--port", 0, minimum: 1);
+            arguments.RejectUnknown();
+            using var broker = await BareMqttBroker.StartAsync(port);
+            Console.WriteLine($"MQTTnet broker on 127.0.0.1:{port}");
+            await Task.Delay(Timeout.Infinite, cancellation.Token).ContinueWith(_ => { }, TaskScheduler.Default);
+            Console.WriteLine($"answered {broker.Published} publishes");
             return 0;
         }
 

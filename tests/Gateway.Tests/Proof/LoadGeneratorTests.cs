@@ -1,3 +1,4 @@
+using Gateway.Load.Broker;
 using Gateway.Load.Check;
 using Gateway.Load.Load;
 using Gateway.Load.Receive;
@@ -95,6 +96,19 @@ public sealed class LoadGeneratorTests
         }
 
         return check.Result();
+    }
+
+    [Fact]
+    public async Task The_bare_MQTTnet_baseline_acknowledges_every_QoS_1_publish_and_counts_it()
+    {
+        var port = FreePort.Next();
+        using var broker = await BareMqttBroker.StartAsync(port);
+        using var folder = new TempDirectory();
+
+        var run = await LoadRun.RunAsync(Settings(Transport.MqttQos1, port, devices: 4, count: 200, inFlight: 2, folder.Combine("acked.txt")), CancellationToken.None);
+
+        Assert.Equal((200, 0, 0), (run.Acknowledged, run.Refused, run.Lost));
+        Assert.Equal(200, broker.Published);
     }
 
     private static LoadSettings Settings(Transport transport, int port, int devices, long count, int inFlight, string acked) => new()
