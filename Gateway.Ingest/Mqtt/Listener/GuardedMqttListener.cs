@@ -48,12 +48,18 @@ internal sealed partial class GuardedMqttListener(
         foreach (var endpoint in endpoints)
         {
             var socket = new Socket(endpoint.Address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+            var address = new IPEndPoint(endpoint.Address, endpoint.Port);
             try
             {
                 // Lets a restarted gateway bind while old connections sit in TIME_WAIT (on Linux it never shares a live port).
                 socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
-                socket.Bind(new IPEndPoint(endpoint.Address, endpoint.Port));
+                socket.Bind(address);
                 socket.Listen(512);
+            }
+            catch (SocketException error)
+            {
+                socket.Dispose();
+                throw new ListenerBindException(address, error);
             }
             catch
             {
