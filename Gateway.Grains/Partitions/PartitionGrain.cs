@@ -109,6 +109,16 @@ public sealed partial class PartitionGrain(
             return;
         }
 
+        // This activation holds no lease between its own sends (a send runs in one turn; a reminder never
+        // interleaves with it), so any InFlight record of the partition now is stranded: leased by an activation
+        // on a silo that was declared dead while it still ran. Without this it would wait for the next activation.
+        var stranded = await wal.RecoverInFlightAsync(_key);
+        if (stranded > 0)
+        {
+            LogRecoveredStranded(logger, stranded, _key.Sink, _key.Partition);
+            _idle = false;
+        }
+
         if (_idle)
         {
             // Nothing was pending at the last look and nothing woke the partition since: stop the reminder
@@ -349,6 +359,9 @@ public sealed partial class PartitionGrain(
 
     [LoggerMessage(EventId = 3003, Level = LogLevel.Warning, Message = "Delivering {Count} records of {Sink}/{Partition} failed; retrying in {Delay}: {Error}")]
     private static partial void LogDeliveryFailed(ILogger logger, int count, string sink, int partition, TimeSpan delay, string error);
+
+    [LoggerMessage(EventId = 3006, Level = LogLevel.Warning, Message = "Returned {Count} in-flight records of {Sink}/{Partition} that another activation leased to the queue")]
+    private static partial void LogRecoveredStranded(ILogger logger, int count, string sink, int partition);
 
     [LoggerMessage(EventId = 3005, Level = LogLevel.Error, Message = "The WAL failed while sending {Sink}/{Partition}; retrying in {Delay}")]
     private static partial void LogWalFailed(ILogger logger, Exception error, string sink, int partition, TimeSpan delay);

@@ -47,4 +47,29 @@ public sealed class PartitionGrainTests(ClusterFixture fixture)
 
         await Eventually.TrueAsync(() => SinkFiles.Read(fixture.SinkFolder).Any(line => line.DeviceId == deviceId), "the recovered record delivered");
     }
+
+    [Fact]
+    public async Task A_record_another_activation_left_in_flight_is_delivered_at_the_next_reminder_tick()
+    {
+        // A silo declared dead may still lease a record before it stops: the partition's live activation must not
+        // leave it InFlight until its own next activation. Paused, the grain leases nothing while the "zombie" does.
+        var store = (IWalStore)fixture.Cluster.GetSiloServiceProvider().GetService(typeof(IWalStore))!;
+        var partition = new PartitionKey("file", 960 + Random.Shared.Next(30));
+        var grain = fixture.Cluster.GrainFactory.GetGrain<IPartitionGrain>(partition.ToString());
+        await grain.SetPausedAsync(true);
+        var stranded = "stranded-" + Guid.NewGuid().ToString("N")[..12];
+        var later = "later-" + Guid.NewGuid().ToString("N")[..12];
+        foreach (var deviceId in new[] { stranded, later })
+        {
+            await store.AppendAsync(new WalAppend(deviceId,
+                [new WalMessage($"gw:{deviceId}:1", 1, null, DateTimeOffset.UtcNow, MediaTypes.Json, "{}"u8.ToArray(), null, $"devices/{deviceId}/telemetry", [partition])]));
+        }
+
+        Assert.Equal(stranded, Assert.Single(await store.LeaseAsync(partition, 1)).DeviceId);
+        await grain.SetPausedAsync(false);
+
+        await Eventually.TrueAsync(() => SinkFiles.Read(fixture.SinkFolder).Any(line => line.DeviceId == later), "the record behind it delivered");
+        await Eventually.TrueAsync(() => SinkFiles.Read(fixture.SinkFolder).Any(line => line.DeviceId == stranded),
+            "the stranded record recovered by a reminder tick and delivered", TimeSpan.FromSeconds(20));
+    }
 }
