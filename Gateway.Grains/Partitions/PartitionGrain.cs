@@ -26,6 +26,10 @@ public sealed partial class PartitionGrain(
 
     private readonly DeliveryOptions _options = deliveryOptions.Value;
     private readonly RetryBackoff _backoff = new(deliveryOptions.Value.BackoffBase, deliveryOptions.Value.BackoffCap, Random.Shared);
+
+    // This activation's token in the WAL: after it claims the partition, an earlier activation still running on a
+    // silo declared dead can no longer lease or recover the partition's records.
+    private readonly long _leaseholder = Random.Shared.NextInt64(1, long.MaxValue);
     private PartitionKey _key;
     private ISink? _sink;
     private IGrainTimer? _sendTimer;
@@ -54,8 +58,9 @@ public sealed partial class PartitionGrain(
 
         _paused = await GrainFactory.GetGrain<ISinkControlGrain>(_key.Sink).IsPausedAsync();
 
-        // A previous activation may have died mid-send: its InFlight records go back to the head of the queue.
-        var recovered = await wal.RecoverInFlightAsync(_key);
+        // A previous activation may have died mid-send: its InFlight records go back to the head of the queue, and
+        // from this commit on only this activation may lease.
+        var recovered = await wal.ClaimAsync(_key, _leaseholder);
         if (recovered > 0)
         {
             LogRecovered(logger, recovered, _key.Sink, _key.Partition);
@@ -110,9 +115,10 @@ public sealed partial class PartitionGrain(
         }
 
         // This activation holds no lease between its own sends (a send runs in one turn; a reminder never
-        // interleaves with it), so any InFlight record of the partition now is stranded: leased by an activation
-        // on a silo that was declared dead while it still ran. Without this it would wait for the next activation.
-        var stranded = await wal.RecoverInFlightAsync(_key);
+        // interleaves with it), so any InFlight record of the partition now is stranded. The claim keeps earlier
+        // activations from leasing; this is the safety net for a lease taken without a leaseholder (tools) or
+        // around it, which would otherwise wait for the partition's next activation.
+        var stranded = await wal.RecoverInFlightAsync(_key, _leaseholder);
         if (stranded > 0)
         {
             LogRecoveredStranded(logger, stranded, _key.Sink, _key.Partition);
@@ -161,7 +167,7 @@ public sealed partial class PartitionGrain(
         {
             if (_mayHoldInFlight)
             {
-                await wal.RecoverInFlightAsync(_key);
+                await wal.RecoverInFlightAsync(_key, _leaseholder);
                 _mayHoldInFlight = false;
             }
 
@@ -226,7 +232,7 @@ public sealed partial class PartitionGrain(
     {
         // A retry takes exactly the records that failed (they are back at the head of the queue), so the
         // batch, and with it the sink's idempotency key, is the same on every attempt.
-        var batch = await wal.LeaseAsync(_key, _retryBatchSize ?? _options.BatchSize);
+        var batch = await wal.LeaseAsync(_key, _retryBatchSize ?? _options.BatchSize, _leaseholder);
         if (batch.Count == 0)
         {
             StopBackingOff();

@@ -12,8 +12,12 @@ public interface IWalStore
     /// <summary>Stores a device's batch; completes after the commit that holds it.</summary>
     Task AppendAsync(WalAppend append);
 
-    /// <summary>Marks the partition's oldest Enqueued records InFlight and returns them in WAL order.</summary>
-    Task<IReadOnlyList<WalRecord>> LeaseAsync(PartitionKey partition, int maxRecords);
+    /// <summary>
+    /// Marks the partition's oldest Enqueued records InFlight and returns them in WAL order. Given a
+    /// <paramref name="leaseholder"/>, leases nothing unless it is the partition's leaseholder (see <see cref="ClaimAsync"/>)
+    /// or the partition has none; without one, no check (tools and tests).
+    /// </summary>
+    Task<IReadOnlyList<WalRecord>> LeaseAsync(PartitionKey partition, int maxRecords, long? leaseholder = null);
 
     /// <summary>Marks delivered records Acked.</summary>
     Task AckAsync(IReadOnlyList<WalRecord> records);
@@ -21,8 +25,18 @@ public interface IWalStore
     /// <summary>Returns failed records to Enqueued, or makes them Dead; returns how many became Dead.</summary>
     Task<int> FailAsync(IReadOnlyList<WalRecord> records, DeliveryFailure failure);
 
-    /// <summary>Returns a partition's InFlight records to Enqueued (after a crash or a lost activation).</summary>
-    Task<int> RecoverInFlightAsync(PartitionKey partition);
+    /// <summary>
+    /// Returns a partition's InFlight records to Enqueued (after a crash or a lost activation). Given a
+    /// <paramref name="leaseholder"/>, only while it is the partition's leaseholder or the partition has none.
+    /// </summary>
+    Task<int> RecoverInFlightAsync(PartitionKey partition, long? leaseholder = null);
+
+    /// <summary>
+    /// Makes <paramref name="leaseholder"/> (one partition grain activation) the partition's only leaseholder and returns
+    /// the partition's InFlight records to Enqueued, in one commit: from then on an earlier activation still running
+    /// on a silo declared dead can neither lease nor recover, so it can neither strand records nor reorder them.
+    /// </summary>
+    Task<int> ClaimAsync(PartitionKey partition, long leaseholder);
 
     /// <summary>Deletes up to <paramref name="limit"/> Acked deliveries older than <paramref name="cutoff"/>.</summary>
     Task<int> CompactAsync(DateTimeOffset cutoff, int limit);

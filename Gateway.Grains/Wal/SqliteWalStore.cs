@@ -108,9 +108,9 @@ public sealed class SqliteWalStore : IOpenableWalStore
     }
 
     /// <inheritdoc />
-    public async Task<IReadOnlyList<WalRecord>> LeaseAsync(PartitionKey partition, int maxRecords)
+    public async Task<IReadOnlyList<WalRecord>> LeaseAsync(PartitionKey partition, int maxRecords, long? leaseholder = null)
     {
-        var records = await Writer.Submit(new WalCall<List<WalRecord>>((commands, now) => commands.Lease(partition, maxRecords, now)))
+        var records = await Writer.Submit(new WalCall<List<WalRecord>>((commands, now) => commands.Lease(partition, maxRecords, leaseholder, now)))
             .ConfigureAwait(false);
         Interlocked.Add(ref _enqueuedRecords, -records.Count);
         Interlocked.Add(ref _inFlightRecords, records.Count);
@@ -142,9 +142,16 @@ public sealed class SqliteWalStore : IOpenableWalStore
     }
 
     /// <inheritdoc />
-    public async Task<int> RecoverInFlightAsync(PartitionKey partition)
+    public Task<int> RecoverInFlightAsync(PartitionKey partition, long? leaseholder = null) =>
+        CountRecoveredAsync(new WalCall<int>((commands, now) => commands.RecoverInFlight(partition, leaseholder, now)));
+
+    /// <inheritdoc />
+    public Task<int> ClaimAsync(PartitionKey partition, long leaseholder) =>
+        CountRecoveredAsync(new WalCall<int>((commands, now) => commands.Claim(partition, leaseholder, now)));
+
+    private async Task<int> CountRecoveredAsync(WalCall<int> recovery)
     {
-        var recovered = await Writer.Submit(new WalCall<int>((commands, now) => commands.RecoverInFlight(partition, now))).ConfigureAwait(false);
+        var recovered = await Writer.Submit(recovery).ConfigureAwait(false);
         Interlocked.Add(ref _inFlightRecords, -recovered);
         Interlocked.Add(ref _enqueuedRecords, recovered);
         return recovered;

@@ -22,6 +22,7 @@ internal sealed class WalCommands : IDisposable
     private readonly SqliteCommand _markAcked;
     private readonly SqliteCommand _markFailed;
     private readonly SqliteCommand _recoverInFlight;
+    private readonly SqliteCommand _claim;
     private readonly SqliteCommand _deleteAcked;
     private readonly SqliteCommand _deleteOrphanMessage;
     private readonly SqliteCommand _writeProbe;
@@ -50,9 +51,10 @@ internal sealed class WalCommands : IDisposable
             SELECT d.id, d.attempts, m.message_id, m.device_id, m.device_sequence, m.received_at, m.content_type, m.payload, m.trace_parent, m.topic
             FROM wal_delivery d JOIN wal_message m ON m.seq = d.message_seq
             WHERE d.sink = $sink AND d.partition = $partition AND d.state = 0
+              AND ($holder IS NULL OR coalesce((SELECT holder FROM wal_partition_leaseholder WHERE sink = $sink AND partition = $partition), $holder) = $holder)
             ORDER BY d.id
             LIMIT $limit
-            """, "$sink", "$partition", "$limit");
+            """, "$sink", "$partition", "$limit", "$holder");
         _markInFlight = Create(connection, """
             UPDATE wal_delivery SET state = 1, updated_at = $now
             WHERE sink = $sink AND partition = $partition AND state = 0 AND id <= $last_id
@@ -73,7 +75,12 @@ internal sealed class WalCommands : IDisposable
             """, "$id", "$permanent", "$max_attempts", "$received_at", "$dead_before", "$next_attempt_at", "$error", "$now");
         _recoverInFlight = Create(connection, """
             UPDATE wal_delivery SET state = 0, updated_at = $now WHERE sink = $sink AND partition = $partition AND state = 1
-            """, "$sink", "$partition", "$now");
+              AND ($holder IS NULL OR coalesce((SELECT holder FROM wal_partition_leaseholder WHERE sink = $sink AND partition = $partition), $holder) = $holder)
+            """, "$sink", "$partition", "$now", "$holder");
+        _claim = Create(connection, """
+            INSERT INTO wal_partition_leaseholder (sink, partition, holder) VALUES ($sink, $partition, $holder)
+            ON CONFLICT (sink, partition) DO UPDATE SET holder = excluded.holder
+            """, "$sink", "$partition", "$holder");
         _deleteAcked = Create(connection, """
             DELETE FROM wal_delivery
             WHERE id IN (SELECT id FROM wal_delivery WHERE state = 2 AND updated_at < $cutoff LIMIT $limit)
@@ -136,12 +143,14 @@ internal sealed class WalCommands : IDisposable
         _upsertDevice.ExecuteNonQuery();
     }
 
-    public List<WalRecord> Lease(PartitionKey partition, int limit, long nowMs)
+    /// <param name="leaseholder">Leases nothing unless this is the partition's leaseholder (or it has none); null: no check.</param>
+    public List<WalRecord> Lease(PartitionKey partition, int limit, long? leaseholder, long nowMs)
     {
         var p = _selectLease.Parameters;
         p[0].Value = partition.Sink;
         p[1].Value = partition.Partition;
         p[2].Value = limit;
+        p[3].Value = (object?)leaseholder ?? DBNull.Value;
         var records = new List<WalRecord>();
         using (var reader = _selectLease.ExecuteReader())
         {
@@ -220,13 +229,26 @@ internal sealed class WalCommands : IDisposable
         return (requeued, dead, deadBytes);
     }
 
-    public int RecoverInFlight(PartitionKey partition, long nowMs)
+    /// <param name="leaseholder">Recovers nothing unless this is the partition's leaseholder (or it has none); null: no check.</param>
+    public int RecoverInFlight(PartitionKey partition, long? leaseholder, long nowMs)
     {
         var p = _recoverInFlight.Parameters;
         p[0].Value = partition.Sink;
         p[1].Value = partition.Partition;
         p[2].Value = nowMs;
+        p[3].Value = (object?)leaseholder ?? DBNull.Value;
         return _recoverInFlight.ExecuteNonQuery();
+    }
+
+    /// <summary>Makes <paramref name="leaseholder"/> the partition's only leaseholder and returns its InFlight records to the queue.</summary>
+    public int Claim(PartitionKey partition, long leaseholder, long nowMs)
+    {
+        var p = _claim.Parameters;
+        p[0].Value = partition.Sink;
+        p[1].Value = partition.Partition;
+        p[2].Value = leaseholder;
+        _claim.ExecuteNonQuery();
+        return RecoverInFlight(partition, leaseholder, nowMs);
     }
 
     public int DeleteAcked(long cutoffMs, int limit)

@@ -40,11 +40,16 @@ internal static class PostgreSqlWalStatements
         RETURNING id
         """;
 
+    // Whether the caller ($n, null: no check) may lease the partition ($1, $2): it is the leaseholder, or there is
+    // none. FOR SHARE waits for a claim in progress and then reads the holder it committed.
+    private static string Holds(int n) =>
+        $"(${n}::bigint IS NULL OR coalesce((SELECT h.holder FROM wal_partition_leaseholder h WHERE h.sink = $1 AND h.partition = $2 FOR SHARE), ${n}) = ${n})";
+
     // FOR UPDATE (not SKIP LOCKED): a partition has one activation, and skipping a row would break WAL order.
-    private const string Lease = """
+    private static readonly string Lease = $"""
         WITH leased AS (
             UPDATE wal_delivery SET state = 1, updated_at = $4
-            WHERE id IN (SELECT id FROM wal_delivery WHERE sink = $1 AND partition = $2 AND state = 0 ORDER BY id LIMIT $3 FOR UPDATE)
+            WHERE id IN (SELECT id FROM wal_delivery WHERE sink = $1 AND partition = $2 AND state = 0 AND {Holds(5)} ORDER BY id LIMIT $3 FOR UPDATE)
             RETURNING id, attempts, message_seq)
         SELECT l.id, l.attempts, m.message_id, m.device_id, m.device_sequence, m.received_at, m.content_type, m.payload, m.trace_parent, m.topic
         FROM leased l JOIN wal_message m ON m.seq = l.message_seq
@@ -66,7 +71,14 @@ internal static class PostgreSqlWalStatements
         RETURNING d.id, d.state
         """;
 
-    private const string Recover = "UPDATE wal_delivery SET state = 0, updated_at = $3 WHERE sink = $1 AND partition = $2 AND state = 1 RETURNING id";
+    private static readonly string Recover =
+        $"UPDATE wal_delivery SET state = 0, updated_at = $3 WHERE sink = $1 AND partition = $2 AND state = 1 AND {Holds(4)} RETURNING id";
+
+    private const string Claim = """
+        INSERT INTO wal_partition_leaseholder (sink, partition, holder) VALUES ($1, $2, $3)
+        ON CONFLICT (sink, partition) DO UPDATE SET holder = excluded.holder
+        RETURNING holder
+        """;
 
     // A data-modifying CTE's changes are invisible to the rest of its statement, so "no other delivery needs the
     // message" must leave out the deliveries deleted here.
@@ -154,8 +166,8 @@ internal static class PostgreSqlWalStatements
             _ => woken);
     }
 
-    public static PostgreSqlWalCall<List<WalRecord>> LeaseCall(PartitionKey partition, int limit) => new(
-        (commands, now) => commands.Add(Command(Lease, Text(partition.Sink), Int(partition.Partition), Int(limit), Long(now))),
+    public static PostgreSqlWalCall<List<WalRecord>> LeaseCall(PartitionKey partition, int limit, long? leaseholder) => new(
+        (commands, now) => commands.Add(Command(Lease, Text(partition.Sink), Int(partition.Partition), Int(limit), Long(now), Leaseholder(leaseholder))),
         async results =>
         {
             var reader = await results.NextAsync().ConfigureAwait(false);
@@ -209,10 +221,24 @@ internal static class PostgreSqlWalStatements
             return (dead.Count, new WalCounts(requeued, -(requeued + dead.Count), 0, dead.Count, -deadBytes));
         });
 
-    public static PostgreSqlWalCall<int> RecoverCall(PartitionKey partition) => new(
-        (commands, now) => commands.Add(Command(Recover, Text(partition.Sink), Int(partition.Partition), Long(now))),
+    public static PostgreSqlWalCall<int> RecoverCall(PartitionKey partition, long? leaseholder) => new(
+        (commands, now) => commands.Add(Command(Recover, Text(partition.Sink), Int(partition.Partition), Long(now), Leaseholder(leaseholder))),
         async results =>
         {
+            var recovered = await DrainAsync(await results.NextAsync().ConfigureAwait(false)).ConfigureAwait(false);
+            return (recovered, new WalCounts(recovered, -recovered, 0, 0, 0));
+        });
+
+    // The claim's row lock is held to the commit, so a lease by the earlier holder on another node waits for it.
+    public static PostgreSqlWalCall<int> ClaimCall(PartitionKey partition, long leaseholder) => new(
+        (commands, now) =>
+        {
+            commands.Add(Command(Claim, Text(partition.Sink), Int(partition.Partition), Long(leaseholder)));
+            commands.Add(Command(Recover, Text(partition.Sink), Int(partition.Partition), Long(now), Leaseholder(leaseholder)));
+        },
+        async results =>
+        {
+            await DrainAsync(await results.NextAsync().ConfigureAwait(false)).ConfigureAwait(false);
             var recovered = await DrainAsync(await results.NextAsync().ConfigureAwait(false)).ConfigureAwait(false);
             return (recovered, new WalCounts(recovered, -recovered, 0, 0, 0));
         });
@@ -372,6 +398,9 @@ internal static class PostgreSqlWalStatements
 
     private static NpgsqlParameter Milliseconds(DateTimeOffset? time) =>
         new() { NpgsqlDbType = NpgsqlDbType.Bigint, Value = time is { } value ? value.ToUnixTimeMilliseconds() : DBNull.Value };
+
+    private static NpgsqlParameter Leaseholder(long? leaseholder) =>
+        new() { NpgsqlDbType = NpgsqlDbType.Bigint, Value = (object?)leaseholder ?? DBNull.Value };
 
     private static NpgsqlParameter<long[]> LongArray(IEnumerable<long> values) => new() { TypedValue = [.. values] };
 

@@ -91,8 +91,8 @@ public sealed class PostgreSqlWalStore : IOpenableWalStore
     }
 
     /// <inheritdoc />
-    public async Task<IReadOnlyList<WalRecord>> LeaseAsync(PartitionKey partition, int maxRecords) =>
-        await Writer.Submit(PostgreSqlWalStatements.LeaseCall(partition, maxRecords)).ConfigureAwait(false);
+    public async Task<IReadOnlyList<WalRecord>> LeaseAsync(PartitionKey partition, int maxRecords, long? leaseholder = null) =>
+        await Writer.Submit(PostgreSqlWalStatements.LeaseCall(partition, maxRecords, leaseholder)).ConfigureAwait(false);
 
     /// <inheritdoc />
     public Task AckAsync(IReadOnlyList<WalRecord> records)
@@ -110,7 +110,11 @@ public sealed class PostgreSqlWalStore : IOpenableWalStore
     }
 
     /// <inheritdoc />
-    public Task<int> RecoverInFlightAsync(PartitionKey partition) => Writer.Submit(PostgreSqlWalStatements.RecoverCall(partition));
+    public Task<int> RecoverInFlightAsync(PartitionKey partition, long? leaseholder = null) =>
+        Writer.Submit(PostgreSqlWalStatements.RecoverCall(partition, leaseholder));
+
+    /// <inheritdoc />
+    public Task<int> ClaimAsync(PartitionKey partition, long leaseholder) => Writer.Submit(PostgreSqlWalStatements.ClaimCall(partition, leaseholder));
 
     /// <inheritdoc />
     public Task<int> CompactAsync(DateTimeOffset cutoff, int limit) => Writer.Submit(PostgreSqlWalStatements.CompactCall(cutoff, limit));

@@ -76,6 +76,26 @@ public sealed class ClusterWalTests(PostgreSqlServer server)
     }
 
     [RequiresPostgreSqlFact]
+    public async Task A_claim_on_one_node_racing_a_lease_by_the_earlier_holder_on_another_never_strands_a_record()
+    {
+        using var wal = await PostgreSqlWalUnderTest.CreateAsync(server);
+        var other = wal.OpenNode();
+        await wal.Node.AppendAsync(WalFixture.Append("a", 1, 200, Partition));
+        await other.ClaimAsync(Partition, 1);
+
+        // Each round the partition moves to a new activation on the first node while the previous one, on the
+        // other node, still leases: its lease either commits first (and the claim takes the records back) or
+        // sees the new holder and takes nothing. Either way no record is left InFlight for nobody.
+        for (long holder = 2; holder <= 30; holder++)
+        {
+            await Task.WhenAll(wal.Node.ClaimAsync(Partition, holder), other.LeaseAsync(Partition, 3, holder - 1));
+            Assert.Equal(0, wal.Scalar("SELECT count(*) FROM wal_delivery WHERE state = 1"));
+        }
+
+        Assert.Equal(200, (await wal.Node.LeaseAsync(Partition, 1000, 30)).Count);
+    }
+
+    [RequiresPostgreSqlFact]
     public async Task Nodes_compacting_together_delete_each_acked_record_once_and_leave_no_message_behind()
     {
         using var wal = await PostgreSqlWalUnderTest.CreateAsync(server);

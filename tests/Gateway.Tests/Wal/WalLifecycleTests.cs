@@ -97,6 +97,26 @@ public abstract class WalLifecycleTests
     }
 
     [Fact]
+    public async Task After_a_claim_an_earlier_leaseholder_can_neither_lease_nor_recover_and_the_claimer_gets_its_records_back()
+    {
+        const long earlier = 11, later = 22;
+        using var wal = Open();
+        await wal.Store.AppendAsync(WalFixture.Append("a", 1, 4, Partition));
+        Assert.Equal(0, await wal.Store.ClaimAsync(Partition, earlier));
+        Assert.Equal(["gw:a:1"], (await wal.Store.LeaseAsync(Partition, 1, earlier)).Select(r => r.MessageId));
+
+        // The partition's grain is activated again elsewhere while the earlier activation still runs.
+        Assert.Equal(1, await wal.Store.ClaimAsync(Partition, later));
+
+        Assert.Empty(await wal.Store.LeaseAsync(Partition, 10, earlier));
+        var lease = await wal.Store.LeaseAsync(Partition, 2, later);
+        Assert.Equal(["gw:a:1", "gw:a:2"], lease.Select(r => r.MessageId));
+        Assert.Equal(0, await wal.Store.RecoverInFlightAsync(Partition, earlier));
+        Assert.Equal(2, await wal.Store.RecoverInFlightAsync(Partition, later));
+        Assert.Equal(["gw:a:1", "gw:a:2", "gw:a:3", "gw:a:4"], (await wal.Store.LeaseAsync(Partition, 10, later)).Select(r => r.MessageId));
+    }
+
+    [Fact]
     public async Task Acks_and_failures_of_records_recovered_meanwhile_change_neither_the_wal_nor_its_counts()
     {
         using var wal = Open();
@@ -225,10 +245,10 @@ public sealed class SqliteWalLifecycleTests : WalLifecycleTests
         using var directory = new TempDirectory();
         var database = new SqliteDatabase(directory.Path);
 
-        // 0001-wal, 0002-probe, 0003-device-activity, 0004-history.
-        Assert.Equal(4, SqliteSchemaMigrator.Apply(database, typeof(SqliteWalStore).Assembly, "wal"));
+        // 0001-wal, 0002-probe, 0003-device-activity, 0004-history, 0005-partition-leaseholder.
+        Assert.Equal(5, SqliteSchemaMigrator.Apply(database, typeof(SqliteWalStore).Assembly, "wal"));
         Assert.Equal(0, SqliteSchemaMigrator.Apply(database, typeof(SqliteWalStore).Assembly, "wal"));
-        Assert.Equal(4, WalDatabase.Scalar(database.FilePath, "SELECT version FROM gateway_schema WHERE component = 'wal'"));
+        Assert.Equal(5, WalDatabase.Scalar(database.FilePath, "SELECT version FROM gateway_schema WHERE component = 'wal'"));
         Assert.Equal("wal", WalDatabase.Text(database.FilePath, "PRAGMA journal_mode"));
     }
 }
@@ -246,9 +266,9 @@ public sealed class PostgreSqlWalLifecycleTests(PostgreSqlServer server) : WalLi
         var applied = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ =>
             Task.Run(() => PostgreSqlSchemaMigrator.ApplyAsync(database, typeof(PostgreSqlWalStore).Assembly, PostgreSqlWalStore.SchemaComponent))));
 
-        // 0001-wal, 0002-device-activity, 0003-history: all applied by one node, none by the others.
-        Assert.Equal(3, applied.Sum());
-        Assert.Equal(3, applied.Max());
-        Assert.Equal(3, PostgreSqlWalUnderTest.Scalar(database.ConnectionString, "SELECT version FROM gateway_schema WHERE component = 'wal'"));
+        // 0001-wal, 0002-device-activity, 0003-history, 0004-partition-leaseholder: all applied by one node, none by the others.
+        Assert.Equal(4, applied.Sum());
+        Assert.Equal(4, applied.Max());
+        Assert.Equal(4, PostgreSqlWalUnderTest.Scalar(database.ConnectionString, "SELECT version FROM gateway_schema WHERE component = 'wal'"));
     }
 }
