@@ -30,6 +30,11 @@ trap cleanup EXIT
 log() { echo "[$(date +%T)] $*" >&2; }
 load() { dotnet "$(load_dll)" run "$@"; }
 row() { echo "| $1 | $2 | $3 | $4 | $5 | $6 |"; }
+# rate_ratio <json> <baseline json>: the first run's rate over the baseline's, two decimals ("-" without a baseline).
+rate_ratio() {
+    python3 -c 'import sys; r, b = float(sys.argv[1]), float(sys.argv[2]); print(f"{r / b:.2f}" if b else "-")' \
+        "$(json_field "$1" rate)" "$(json_field "$2" rate)"
+}
 summary_row() { # summary_row <label> <json> <notes>
     row "$1" "$(json_field "$2" rate)" "$(json_field "$2" p50_ms)" "$(json_field "$2" p99_ms)" "$(json_field "$2" p999_ms)" "$3"
 }
@@ -62,12 +67,10 @@ if wants mqtt; then
         gateway_run=$(load --port "$gateway_mqtt" --devices "$devices" "${mqtt_args[@]}" --label gateway)
         mosquitto_run=$(load --port "$mosquitto_port" --devices "$devices" "${mqtt_args[@]}" --label mosquitto)
         bare_run=$(load --port "$bare_port" --devices "$devices" "${mqtt_args[@]}" --label mqttnet)
-        ratio=$(python3 -c 'import sys; g, m = float(sys.argv[1]), float(sys.argv[2]); print(f"{g / m:.2f}" if m else "-")' \
-            "$(json_field "$gateway_run" rate)" "$(json_field "$mosquitto_run" rate)")
+        ratio=$(rate_ratio "$gateway_run" "$mosquitto_run")
         table+=("$(summary_row "MQTT QoS 1, $devices devices: gateway (durable at PUBACK)" "$gateway_run" "gateway/mosquitto rate **${ratio}x**; refused $(json_field "$gateway_run" refused)")")
         table+=("$(summary_row "MQTT QoS 1, $devices devices: mosquitto $mosquitto_version (persistence true)" "$mosquitto_run" "same load generator, same run")")
-        bare_ratio=$(python3 -c 'import sys; b, m = float(sys.argv[1]), float(sys.argv[2]); print(f"{b / m:.2f}" if m else "-")' \
-            "$(json_field "$bare_run" rate)" "$(json_field "$mosquitto_run" rate)")
+        bare_ratio=$(rate_ratio "$bare_run" "$mosquitto_run")
         table+=("$(summary_row "MQTT QoS 1, $devices devices: MQTTnet 5 server alone (acks at once, stores nothing)" "$bare_run" "MQTTnet/mosquitto rate **${bare_ratio}x**: the library's own ceiling")")
         [[ $devices == 100 ]] && peak=$(json_field "$gateway_run" rate)
     done
