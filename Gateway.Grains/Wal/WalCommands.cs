@@ -248,7 +248,8 @@ internal sealed class WalCommands : IDisposable
         p[1].Value = partition.Partition;
         p[2].Value = leaseholder;
         _claim.ExecuteNonQuery();
-        return RecoverInFlight(partition, leaseholder, nowMs);
+        // The claim just made it the holder: every InFlight record goes back, with no holder check to repeat.
+        return RecoverInFlight(partition, leaseholder: null, nowMs);
     }
 
     public int DeleteAcked(long cutoffMs, int limit)

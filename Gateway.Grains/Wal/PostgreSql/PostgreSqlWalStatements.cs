@@ -234,7 +234,8 @@ internal static class PostgreSqlWalStatements
         (commands, now) =>
         {
             commands.Add(Command(Claim, Text(partition.Sink), Int(partition.Partition), Long(leaseholder)));
-            commands.Add(Command(Recover, Text(partition.Sink), Int(partition.Partition), Long(now), Leaseholder(leaseholder)));
+            // The claim just made it the holder: every InFlight record goes back, with no holder check to repeat.
+            commands.Add(Command(Recover, Text(partition.Sink), Int(partition.Partition), Long(now), Leaseholder(null)));
         },
         async results =>
         {
