@@ -4,11 +4,11 @@
 #   benchmarks/proof.sh                          every scenario (about 11 minutes on 2 quiet cores)
 #   benchmarks/proof.sh mqtt half-rate           or some of: mqtt half-rate http drain rss cold-start
 #   --seconds N   measured seconds per MQTT/HTTP row (default 10)      --no-build   use the last Release build
-#   --warmup N    seconds sent but not measured before each MQTT/HTTP row (default 20): the figures are steady
+#   --warmup N    seconds sent but not measured before each MQTT/HTTP row (default 40): the figures are steady
 #                 state, after the JIT has compiled the hot path, as on a gateway that has run for a while
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-seconds=10 warmup=20 build=1 scenarios=()
+seconds=10 warmup=40 build=1 scenarios=()
 while (( $# )); do
     case $1 in
         --seconds) seconds=$2; shift 2 ;;
@@ -35,6 +35,8 @@ rate_ratio() {
     python3 -c 'import sys; r, b = float(sys.argv[1]), float(sys.argv[2]); print(f"{r / b:.2f}" if b else "-")' \
         "$(json_field "$1" rate)" "$(json_field "$2" rate)"
 }
+# cpu_note <json>: CPU per measured message of the server under test and of the load generator, which share the machine.
+cpu_note() { echo "CPU per message: server $(json_field "$1" server_cpu_us) µs, load generator $(json_field "$1" load_cpu_us) µs"; }
 summary_row() { # summary_row <label> <json> <notes>
     row "$1" "$(json_field "$2" rate)" "$(json_field "$2" p50_ms)" "$(json_field "$2" p99_ms)" "$(json_field "$2" p999_ms)" "$3"
 }
@@ -55,23 +57,23 @@ if wants mqtt; then
         "$mosquitto_port" "$work/mosquitto" >"$work/mosquitto.conf"
     mosquitto=$(command -v mosquitto || echo /usr/sbin/mosquitto)
     "$mosquitto" -c "$work/mosquitto.conf" >"$work/mosquitto.log" 2>&1 &
-    pids+=($!)
+    mosquitto_pid=$!; pids+=("$mosquitto_pid")
     # mosquitto -h exits non-zero by design; only its first line is wanted.
     mosquitto_version=$({ "$mosquitto" -h 2>/dev/null || true; } | head -1 | awk '{print $3}')
     # MQTTnet's server alone, acking at once: how much of the gap to mosquitto is the broker library itself.
     bare_port=$(free_port)
     dotnet "$(load_dll)" broker --port "$bare_port" >"$work/bare.log" 2>&1 &
-    pids+=($!)
+    bare_pid=$!; pids+=("$bare_pid")
     for devices in 100 1000; do
         log "mqtt: $devices devices against the gateway, then mosquitto, then MQTTnet alone"
-        gateway_run=$(load --port "$gateway_mqtt" --devices "$devices" "${mqtt_args[@]}" --label gateway)
-        mosquitto_run=$(load --port "$mosquitto_port" --devices "$devices" "${mqtt_args[@]}" --label mosquitto)
-        bare_run=$(load --port "$bare_port" --devices "$devices" "${mqtt_args[@]}" --label mqttnet)
+        gateway_run=$(load --port "$gateway_mqtt" --devices "$devices" "${mqtt_args[@]}" --label gateway --server-pid "$gateway_pid")
+        mosquitto_run=$(load --port "$mosquitto_port" --devices "$devices" "${mqtt_args[@]}" --label mosquitto --server-pid "$mosquitto_pid")
+        bare_run=$(load --port "$bare_port" --devices "$devices" "${mqtt_args[@]}" --label mqttnet --server-pid "$bare_pid")
         ratio=$(rate_ratio "$gateway_run" "$mosquitto_run")
-        table+=("$(summary_row "MQTT QoS 1, $devices devices: gateway (durable at PUBACK)" "$gateway_run" "gateway/mosquitto rate **${ratio}x**; refused $(json_field "$gateway_run" refused)")")
-        table+=("$(summary_row "MQTT QoS 1, $devices devices: mosquitto $mosquitto_version (persistence true)" "$mosquitto_run" "same load generator, same run")")
+        table+=("$(summary_row "MQTT QoS 1, $devices devices: gateway (durable at PUBACK)" "$gateway_run" "gateway/mosquitto rate **${ratio}x**; $(cpu_note "$gateway_run"); refused $(json_field "$gateway_run" refused)")")
+        table+=("$(summary_row "MQTT QoS 1, $devices devices: mosquitto $mosquitto_version (persistence true)" "$mosquitto_run" "same load generator, same run; $(cpu_note "$mosquitto_run")")")
         bare_ratio=$(rate_ratio "$bare_run" "$mosquitto_run")
-        table+=("$(summary_row "MQTT QoS 1, $devices devices: MQTTnet 5 server alone (acks at once, stores nothing)" "$bare_run" "MQTTnet/mosquitto rate **${bare_ratio}x**: the library's own ceiling")")
+        table+=("$(summary_row "MQTT QoS 1, $devices devices: MQTTnet 5 server alone (acks at once, stores nothing)" "$bare_run" "MQTTnet/mosquitto rate **${bare_ratio}x**: the library's own ceiling; $(cpu_note "$bare_run")")")
         [[ $devices == 100 ]] && peak=$(json_field "$gateway_run" rate)
     done
 fi

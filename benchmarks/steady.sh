@@ -2,14 +2,15 @@
 # One gateway at steady state, for experiments on the MQTT hot path: starts the Release gateway on loopback, sends
 # --warmup seconds of QoS 1 load unmeasured, then measures --seconds and prints the load generator's JSON line, the
 # WAL commits of the window (count, operations, seconds spent committing), each thread's CPU (by thread name)
-# and vmstat's view of the machine. Extra KEY=VALUE arguments go to the gateway's environment, so A/B runs are:
+# and vmstat's view of the machine. The JSON line's server_cpu_us and load_cpu_us are the gateway's and the load
+# generator's CPU per message. Extra KEY=VALUE arguments go to the gateway's environment, so A/B runs are:
 #   benchmarks/steady.sh --devices 100                                          # baseline
 #   benchmarks/steady.sh --devices 100 DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1
 #   benchmarks/steady.sh --pause-sinks                                          # ingest only, nothing delivered
-# Options: --devices N (100) --warmup S (20) --seconds S (12) --pause-sinks --no-build
+# Options: --devices N (100) --warmup S (40) --seconds S (12) --pause-sinks --no-build
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-devices=100 warmup=20 seconds=12 pause=0 build=1 env=()
+devices=100 warmup=40 seconds=12 pause=0 build=1 env=()
 while (( $# )); do
     case $1 in
         --devices) devices=$2; shift 2 ;;
@@ -53,7 +54,7 @@ echo "warming up for $warmup s" >&2
 load --duration "$warmup" >/dev/null
 commits >"$work/commits0"; threads >"$work/threads0"
 vmstat 2 $(( seconds / 2 )) >"$work/vmstat" &
-load --duration "$seconds"
+load --duration "$seconds" --server-pid "$gateway_pid"
 threads >"$work/threads1"; commits >"$work/commits1"
 wait %% 2>/dev/null || true
 python3 - "$work" "$seconds" <<'PY'

@@ -37,6 +37,7 @@ internal static class LoadRun
                 async (i, token) => await DeviceRunner.ConnectAsync(links[i], token).ConfigureAwait(false)).ConfigureAwait(false);
 
             var recorder = new LoadRecorder();
+            using var cpu = new CpuWindow(settings.ServerPid);
             await using (var ackLog = AckLog.Open(settings.AckedPath))
             {
                 using var stopSending = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -70,6 +71,7 @@ internal static class LoadRun
 
                 await Task.WhenAny(allDone, Task.Delay(settings.WarmUp, cancellationToken)).ConfigureAwait(false);
                 recorder.OpenWindow();
+                cpu.Open();
                 if (settings.Duration is { } duration)
                 {
                     await Task.WhenAny(allDone, Task.Delay(duration, cancellationToken)).ConfigureAwait(false);
@@ -80,6 +82,7 @@ internal static class LoadRun
                 }
 
                 recorder.CloseWindow();
+                cpu.Close();
                 await stopSending.CancelAsync().ConfigureAwait(false);
                 if (await Task.WhenAny(allDone, Task.Delay(settings.AckTimeout + DrainGrace, CancellationToken.None)).ConfigureAwait(false) != allDone)
                 {
@@ -89,7 +92,7 @@ internal static class LoadRun
                 await allDone.ConfigureAwait(false);
             }
 
-            return LoadSummary.From(settings, recorder);
+            return LoadSummary.From(settings, recorder, cpu);
         }
         finally
         {

@@ -24,7 +24,9 @@ internal sealed record LoadSettings
           --cert <pem> --key <pem>          client certificate (mTLS); the device id is sent as the user name
           --label <text>                    the label of the JSON summary line
           --timeout <seconds>               wait for one acknowledgement; default 30
-        Prints one JSON line: label, transport, devices, acked, seconds, rate, p50/p99/p999 ms, refused, reconnects.
+          --server-pid <pid>                also report the CPU this process (the broker or gateway) spent per message
+        Prints one JSON line: label, transport, devices, acked, seconds, rate, p50/p99/p999 ms, refused, reconnects,
+        and the CPU microseconds per measured message of the load generator and (with --server-pid) of the server.
         """;
 
     public required Transport Transport { get; init; }
@@ -48,6 +50,9 @@ internal sealed record LoadSettings
     public required string? KeyPath { get; init; }
     public required string Label { get; init; }
     public required TimeSpan AckTimeout { get; init; }
+
+    /// <summary>The process under test, whose CPU per message is reported; null when not asked for.</summary>
+    public int? ServerPid { get; init; }
 
     public string DeviceId(int index) => string.Create(CultureInfo.InvariantCulture, $"{DevicePrefix}-{index}");
 
@@ -84,6 +89,7 @@ internal sealed record LoadSettings
             KeyPath = arguments.Text("--key"),
             Label = arguments.Text("--label") ?? transport,
             AckTimeout = TimeSpan.FromSeconds(arguments.Number("--timeout", 30)),
+            ServerPid = arguments.Text("--server-pid") is null ? null : arguments.Integer("--server-pid", 0, minimum: 1),
         };
         if ((settings.CertificatePath is null) != (settings.KeyPath is null))
         {

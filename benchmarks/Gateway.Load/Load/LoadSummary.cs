@@ -18,19 +18,23 @@ internal sealed record LoadSummary(
     [property: JsonPropertyName("p999_ms")] double? P999Milliseconds,
     [property: JsonPropertyName("refused")] long Refused,
     [property: JsonPropertyName("lost")] long Lost,
-    [property: JsonPropertyName("reconnects")] long Reconnects)
+    [property: JsonPropertyName("reconnects")] long Reconnects,
+    [property: JsonPropertyName("load_cpu_us")] double? LoadCpuMicroseconds,
+    [property: JsonPropertyName("server_cpu_us")] double? ServerCpuMicroseconds)
 {
-    public static LoadSummary From(LoadSettings settings, LoadRecorder recorder)
+    public static LoadSummary From(LoadSettings settings, LoadRecorder recorder, CpuWindow cpu)
     {
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(recorder);
+        ArgumentNullException.ThrowIfNull(cpu);
         var latency = LatencySummary.From(recorder.Latencies());
         var seconds = recorder.Window.TotalSeconds;
         return new LoadSummary(
             settings.Label, settings.Transport.ToString(), settings.Devices, recorder.Acknowledged, recorder.MeasuredAcknowledged,
             Math.Round(seconds, 3), seconds > 0 ? Math.Round(recorder.MeasuredAcknowledged / seconds, 1) : 0,
             Milliseconds(latency?.P50), Milliseconds(latency?.P99), Milliseconds(latency?.P999),
-            recorder.Refused, recorder.Lost, recorder.Reconnects);
+            recorder.Refused, recorder.Lost, recorder.Reconnects,
+            cpu.LoadMicrosecondsPer(recorder.MeasuredAcknowledged), cpu.ServerMicrosecondsPer(recorder.MeasuredAcknowledged));
     }
 
     public string ToJson() => JsonSerializer.Serialize(this);

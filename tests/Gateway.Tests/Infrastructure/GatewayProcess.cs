@@ -28,6 +28,9 @@ public sealed class GatewayProcess : IAsyncDisposable
 
     public string DataPath { get; }
 
+    /// <summary>The gateway's process id.</summary>
+    public int ProcessId => _process.Id;
+
     /// <summary>Port of the plaintext MQTT listener (loopback).</summary>
     public int MqttPort { get; }
 

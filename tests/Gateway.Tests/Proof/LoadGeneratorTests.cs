@@ -33,12 +33,18 @@ public sealed class LoadGeneratorTests
         });
         var acked = folder.Combine("acked.txt");
 
-        var mqtt = await LoadRun.RunAsync(Settings(Transport.MqttQos1, gateway.MqttPort, devices: 10, count: 300, inFlight: 3, acked), CancellationToken.None);
+        var mqtt = await LoadRun.RunAsync(
+            Settings(Transport.MqttQos1, gateway.MqttPort, devices: 10, count: 300, inFlight: 3, acked) with { ServerPid = gateway.ProcessId },
+            CancellationToken.None);
         var http = await LoadRun.RunAsync(Settings(Transport.Http, gateway.Http.BaseAddress!.Port, devices: 5, count: 100, inFlight: 1, acked), CancellationToken.None);
 
         Assert.Equal((300, 0), (mqtt.Acknowledged, mqtt.Refused));
         Assert.Equal((100, 0), (http.Acknowledged, http.Refused));
         Assert.NotNull(mqtt.P999Milliseconds);
+        // CPU per message of both sides of the run: what the proof table explains a shared machine's rates with.
+        Assert.True(mqtt.ServerCpuMicroseconds > 0, $"the gateway's CPU per message, {mqtt.ServerCpuMicroseconds}");
+        Assert.True(mqtt.LoadCpuMicroseconds > 0, $"the load generator's CPU per message, {mqtt.LoadCpuMicroseconds}");
+        Assert.Null(http.ServerCpuMicroseconds);
         Assert.Equal(400, File.ReadLines(acked).Count());
         foreach (var sink in new[] { gateway.SinkFolder, received })
         {
