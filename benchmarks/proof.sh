@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The proof table: builds Release, starts the gateway (and mosquitto with persistence on, and a local HTTP
 # receiver as the cloud) on loopback, runs the scenarios and prints ONE markdown table. Progress goes to stderr.
-#   benchmarks/proof.sh                          every scenario (about 11 minutes on 2 quiet cores)
+#   benchmarks/proof.sh                          every scenario (about 14 minutes on 2 quiet cores)
 #   benchmarks/proof.sh mqtt half-rate           or some of: mqtt half-rate http drain rss cold-start
 #   --seconds N   measured seconds per MQTT/HTTP row (default 10)      --no-build   use the last Release build
 #   --warmup N    seconds sent but not measured before each MQTT/HTTP row (default 40): the figures are steady
