@@ -20,15 +20,15 @@ builder.AddGatewayAdmin();
 // Under systemd (Type=notify) READY=1 is sent once every hosted service has started; elsewhere this does nothing.
 builder.Services.AddSystemd();
 
-var app = builder.Build();
-app.MapGatewayMetrics();
-app.MapGatewayDashboard();
-app.MapTelemetryIngest();
-app.MapHealthProbes();
-app.MapGatewayAdmin();
-
 try
 {
+    // Mapping reads validated options (the ingest port), so a bad value surfaces here as well as at start.
+    var app = builder.Build();
+    app.MapGatewayMetrics();
+    app.MapGatewayDashboard();
+    app.MapTelemetryIngest();
+    app.MapHealthProbes();
+    app.MapGatewayAdmin();
     await app.RunAsync();
     return 0;
 }

@@ -1,4 +1,6 @@
 using System.ComponentModel.DataAnnotations;
+using System.Net;
+using Microsoft.Extensions.Options;
 
 namespace Gateway.Ingest.Http;
 
@@ -13,11 +15,18 @@ public sealed class HttpIngestOptions
     public int Port { get; set; } = 8080;
 
     /// <summary>
-    /// Address the ingest listener binds to. Loopback by default: until device credentials are configured,
-    /// only local senders are trusted.
+    /// Address the ingest listener binds to. Loopback by default; any other address needs
+    /// <see cref="AllowAnonymous"/> off, so that every sender authenticates as its device.
     /// </summary>
     [Required, RegularExpression(@"^[0-9A-Fa-f:.]+$", ErrorMessage = "Gateway:Http:BindAddress must be an IP address.")]
     public string BindAddress { get; set; } = "127.0.0.1";
+
+    /// <summary>
+    /// Lets requests from loopback without an Authorization header post as any device, for first-run use. Only
+    /// when the listener is bound to loopback; turn it off once devices have secrets (then every request needs HTTP
+    /// Basic credentials: the device id and its secret).
+    /// </summary>
+    public bool AllowAnonymous { get; set; } = true;
 
     /// <summary>Largest request body, in bytes; larger requests get 413.</summary>
     [Range(1, 64 * 1024 * 1024, ErrorMessage = "Gateway:Http:MaxRequestBytes must be between 1 and 67108864.")]
@@ -54,4 +63,16 @@ public sealed class HttpIngestOptions
     /// <summary>Time a request body may start slower than <see cref="MinRequestBodyBytesPerSecond"/>.</summary>
     [Range(typeof(TimeSpan), "00:00:02", "00:05:00", ErrorMessage = "Gateway:Http:RequestBodyGracePeriod must be between 2 seconds and 5 minutes (Kestrel checks rates once a second).")]
     public TimeSpan RequestBodyGracePeriod { get; set; } = TimeSpan.FromSeconds(5);
+}
+
+/// <summary>Rules across <see cref="HttpIngestOptions"/> fields, each failure naming its keys.</summary>
+internal sealed class HttpIngestOptionsValidator : IValidateOptions<HttpIngestOptions>
+{
+    public ValidateOptionsResult Validate(string? name, HttpIngestOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return IPAddress.TryParse(options.BindAddress, out var bind) && options.AllowAnonymous && !IPAddress.IsLoopback(bind)
+            ? ValidateOptionsResult.Fail("Gateway:Http:AllowAnonymous must be false when Gateway:Http:BindAddress is not a loopback address: anonymous devices are allowed only on a loopback listener.")
+            : ValidateOptionsResult.Success;
+    }
 }

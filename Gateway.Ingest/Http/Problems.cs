@@ -17,6 +17,15 @@ internal static class Problems
     public static IResult UnsupportedMediaType(string detail) =>
         Problem(StatusCodes.Status415UnsupportedMediaType, "The content type or encoding is not supported.", "unsupported-media-type", detail);
 
+    /// <summary>401 with the Basic challenge: the request must (again) carry a device's credentials.</summary>
+    public static IResult Unauthorized(string reason, string detail) =>
+        new HeaderResult(Problem(StatusCodes.Status401Unauthorized, "The request does not authenticate a device.", reason, detail),
+            "WWW-Authenticate", HttpDeviceAuthenticator.Challenge);
+
+    /// <summary>403: the credentials are valid for another device than the one posted as.</summary>
+    public static IResult Forbidden(string reason, string detail) =>
+        Problem(StatusCodes.Status403Forbidden, "The device may not post here.", reason, detail);
+
     public static IResult Unavailable(string detail, TimeSpan retryAfter) =>
         WithRetryAfter(Problem(StatusCodes.Status503ServiceUnavailable, "The gateway cannot store messages now.", "unavailable", detail), retryAfter);
 
@@ -39,7 +48,7 @@ internal static class Problems
     /// <summary>The stable <c>reason</c> of a problem built here, or null for any other result.</summary>
     public static string? ReasonOf(IResult result) => result switch
     {
-        RetryAfterResult retry => ReasonOf(retry.Inner),
+        HeaderResult withHeader => ReasonOf(withHeader.Inner),
         ProblemHttpResult problem when problem.ProblemDetails.Extensions.TryGetValue("reason", out var reason) => reason as string,
         _ => null,
     };
@@ -48,18 +57,20 @@ internal static class Problems
         Results.Problem(detail: detail, statusCode: status, title: title, type: $"urn:gateway:problem:{reason}",
             extensions: new Dictionary<string, object?> { ["reason"] = reason });
 
+    // Retry-After in whole seconds, at least 1.
     private static IResult WithRetryAfter(IResult inner, TimeSpan? retryAfter) =>
-        retryAfter is { } delay ? new RetryAfterResult(inner, delay) : inner;
+        retryAfter is { } delay
+            ? new HeaderResult(inner, "Retry-After", Math.Max(1, (int)Math.Ceiling(delay.TotalSeconds)).ToString(CultureInfo.InvariantCulture))
+            : inner;
 
-    /// <summary>Adds a Retry-After header (whole seconds, at least 1) to another result.</summary>
-    private sealed class RetryAfterResult(IResult inner, TimeSpan retryAfter) : IResult
+    /// <summary>Adds one response header to another result.</summary>
+    private sealed class HeaderResult(IResult inner, string name, string value) : IResult
     {
         public IResult Inner => inner;
 
         public Task ExecuteAsync(HttpContext httpContext)
         {
-            var seconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
-            httpContext.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+            httpContext.Response.Headers[name] = value;
             return inner.ExecuteAsync(httpContext);
         }
     }

@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Ingest.Http;
@@ -16,7 +17,7 @@ namespace Gateway.Ingest.Http;
 /// other content type one opaque message. 202 with the message ids only after the WAL commit; every error
 /// is <c>application/problem+json</c> naming what was wrong.
 /// </summary>
-public static class TelemetryEndpoints
+public static partial class TelemetryEndpoints
 {
     /// <summary>Transport name recorded with HTTP messages.</summary>
     public const string Transport = "http";
@@ -30,7 +31,9 @@ public static class TelemetryEndpoints
         ArgumentNullException.ThrowIfNull(services);
         services.AddOptions<HttpIngestOptions>().BindConfiguration(HttpIngestOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddMetrics();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<HttpIngestOptions>, HttpIngestOptionsValidator>());
         services.TryAddSingleton<IngestTelemetry>();
+        services.TryAddSingleton<HttpDeviceAuthenticator>();
         return services;
     }
 
@@ -38,18 +41,26 @@ public static class TelemetryEndpoints
     public static IEndpointConventionBuilder MapTelemetryIngest(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
-        var port = endpoints.ServiceProvider.GetRequiredService<IOptions<HttpIngestOptions>>().Value.Port;
-        return endpoints.MapPost("/v1/devices/{deviceId}/telemetry", PostTelemetryAsync).RequireLocalPort(port);
+        var options = endpoints.ServiceProvider.GetRequiredService<IOptions<HttpIngestOptions>>().Value;
+        if (options.AllowAnonymous)
+        {
+            LogAnonymousAllowed(endpoints.ServiceProvider.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(TelemetryEndpoints)),
+                options.BindAddress, options.Port);
+        }
+
+        return endpoints.MapPost("/v1/devices/{deviceId}/telemetry", PostTelemetryAsync).RequireLocalPort(options.Port);
     }
 
     private static async Task<IResult> PostTelemetryAsync(
-        string deviceId, HttpContext context, IGrainFactory grains, IOptions<HttpIngestOptions> options, IngestTelemetry telemetry)
+        string deviceId, HttpContext context, IGrainFactory grains, IOptions<HttpIngestOptions> options, IngestTelemetry telemetry,
+        HttpDeviceAuthenticator authenticator)
     {
         var headers = context.Request.Headers;
         var deviceTraceParent = headers.TraceParent.ToString() is { Length: > 0 } header ? header : null;
         var deviceTraceState = headers.TraceState.ToString() is { Length: > 0 } state ? state : null;
         using var activity = IngestTelemetry.StartIngest(Transport, deviceId, deviceTraceParent, deviceTraceState);
-        var result = await IngestAsync(deviceId, context, grains, options.Value, telemetry, IngestTelemetry.TraceParentToStore(activity, deviceTraceParent));
+        var result = await authenticator.AuthorizeAsync(context, deviceId)
+            ?? await IngestAsync(deviceId, context, grains, options.Value, telemetry, IngestTelemetry.TraceParentToStore(activity, deviceTraceParent));
         if (Problems.ReasonOf(result) is { } reason)
         {
             telemetry.Refused(Transport, reason, activity);
@@ -200,4 +211,7 @@ public static class TelemetryEndpoints
 
         return filled == buffer.Length ? buffer : buffer[..filled];
     }
+
+    [LoggerMessage(EventId = 4201, Level = LogLevel.Warning, Message = "HTTP ingest on {Address}:{Port} accepts requests without credentials from loopback, which may post as any device id (first-run mode); provision device secrets and set Gateway:Http:AllowAnonymous=false")]
+    private static partial void LogAnonymousAllowed(ILogger logger, string address, int port);
 }

@@ -14,7 +14,7 @@ internal static class DeviceAdminEndpoints
             .Produces<Page<DeviceEntry>>();
         devices.MapGet("/{deviceId}", GetAsync).WithSummary("One device's grain state and WAL counts.").Produces<DeviceView>();
         devices.MapPost("/{deviceId}/credentials", ProvisionAsync)
-            .WithSummary("Creates the device's MQTT secret; the answer is the only time it is shown.").Produces<DeviceSecret>(StatusCodes.Status201Created);
+            .WithSummary("Creates the device's secret (MQTT password, HTTP Basic password); the answer is the only time it is shown.").Produces<DeviceSecret>(StatusCodes.Status201Created);
         devices.MapPost("/{deviceId}/credentials/rotate", RotateAsync)
             .WithSummary("Replaces the device's secret; the old one stops working. The answer is the only time it is shown.").Produces<DeviceSecret>();
         devices.MapDelete("/{deviceId}/credentials", RevokeAsync).WithSummary("Removes the device's secret.").Produces(StatusCodes.Status204NoContent);

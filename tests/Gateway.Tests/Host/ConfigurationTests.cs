@@ -8,6 +8,7 @@ public sealed class ConfigurationTests
     [InlineData("Gateway:Wal:HighWaterMessages", "0", "Gateway:Wal:HighWaterMessages")]
     [InlineData("Gateway:Delivery:BatchSize", "lots", "Gateway:Delivery:BatchSize")]
     [InlineData("Gateway:Sinks:0:Type", "carrier-pigeon", "Gateway:Sinks:0:Type")]
+    [InlineData("Gateway:Http:BindAddress", "0.0.0.0", "Gateway:Http:AllowAnonymous")]
     public async Task A_bad_value_stops_the_gateway_with_one_line_naming_the_key(string key, string value, string named)
     {
         using var directory = new TempDirectory();

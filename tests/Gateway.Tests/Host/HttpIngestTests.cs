@@ -42,6 +42,23 @@ public sealed class HttpIngestTests(GatewayProcessFixture fixture)
     }
 
     [Fact]
+    public async Task With_anonymous_posting_on_credentials_that_are_sent_are_still_checked_and_the_log_warns_at_start()
+    {
+        var deviceId = NewDeviceId();
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"/v1/devices/{deviceId}/telemetry")
+        {
+            Content = new StringContent("""{"n":1}""", Encoding.UTF8, "application/json"),
+        };
+        // The device has no secret: a client that sends one anyway is told so, not let in as anonymous.
+        request.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{deviceId}:guess")));
+
+        using var response = await Http.SendAsync(request);
+
+        await AssertProblemAsync(response, HttpStatusCode.Unauthorized, "bad-credentials");
+        Assert.Contains("accepts requests without credentials from loopback", fixture.Gateway.Output);
+    }
+
+    [Fact]
     public async Task A_json_array_is_a_batch_acknowledged_in_order()
     {
         var deviceId = NewDeviceId();
