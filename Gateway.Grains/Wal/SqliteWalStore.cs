@@ -15,7 +15,7 @@ namespace Gateway.Wal;
 /// The WAL in the gateway's SQLite file. Mutations go through the group-commit <see cref="WalWriter"/>;
 /// reads use their own pooled connections, which WAL journal mode never blocks.
 /// </summary>
-public sealed class SqliteWalStore : IOpenableWalStore
+public sealed partial class SqliteWalStore : IOpenableWalStore
 {
     private readonly SqliteDatabase _database;
     private readonly WalOptions _options;
@@ -30,6 +30,7 @@ public sealed class SqliteWalStore : IOpenableWalStore
     private long _deadRecords;
     private long _pendingBytes;
     private long _appendedMessages;
+    private Task _pendingBytesCounted = Task.CompletedTask;
 
     /// <summary>Creates the store; <see cref="Open"/> must run before use.</summary>
     public SqliteWalStore(
@@ -58,20 +59,52 @@ public sealed class SqliteWalStore : IOpenableWalStore
         }
 
         SqliteSchemaMigrator.Apply(_database, typeof(SqliteWalStore).Assembly, "wal");
-        using (var connection = _database.Open())
+
+        // Counted once here, then kept up to date by every committed operation, so metrics and backpressure never
+        // scan the tables. Each state is counted on its own partial index (0.2 s per million records). The pending
+        // payload bytes need each pending message's row (seconds per million), so they are summed after the writer
+        // has started: in a read transaction whose snapshot is taken here, before the writer's first commit, so the
+        // snapshot's sum plus the deltas every commit adds is exact. Until the sum lands, the byte count (metrics,
+        // the byte high-water mark) holds only what changed since the start.
+        var connection = _database.Open();
+        var snapshot = connection.BeginTransaction(deferred: true);
+        try
         {
-            // Counted once here, then kept up to date by every committed operation, so metrics and
-            // backpressure never scan the tables. Each state is counted on its own partial index, and payload
-            // bytes are summed only for pending deliveries: start-up cost follows the backlog, not the acked
-            // history that retention keeps (an hour of acked records can be many times the backlog).
-            (_enqueuedRecords, var enqueuedBytes) = CountPending(connection, DeliveryState.Enqueued);
-            (_inFlightRecords, var inFlightBytes) = CountPending(connection, DeliveryState.InFlight);
-            _pendingBytes = enqueuedBytes + inFlightBytes;
-            _ackedRecords = CountRecords(connection, DeliveryState.Acked);
-            _deadRecords = CountRecords(connection, DeliveryState.Dead);
+            _enqueuedRecords = CountRecords(snapshot, DeliveryState.Enqueued);
+            _inFlightRecords = CountRecords(snapshot, DeliveryState.InFlight);
+            _ackedRecords = CountRecords(snapshot, DeliveryState.Acked);
+            _deadRecords = CountRecords(snapshot, DeliveryState.Dead);
+        }
+        catch
+        {
+            snapshot.Dispose();
+            connection.Dispose();
+            throw;
         }
 
         _writer = new WalWriter(_database, _options.MaxBatchOperations, _time, _listener.OnPartitionsWoken, _metrics, _logger);
+        _pendingBytesCounted = Task.Run(() => AddPendingBytes(connection, snapshot));
+    }
+
+    /// <summary>Completes once the pending payload bytes found at <see cref="Open"/> are in the statistics.</summary>
+    internal Task PendingBytesCounted => _pendingBytesCounted;
+
+    private void AddPendingBytes(SqliteConnection connection, SqliteTransaction snapshot)
+    {
+        try
+        {
+            Interlocked.Add(ref _pendingBytes, SumPendingBytes(snapshot));
+        }
+        catch (Exception error)
+        {
+            // Only the byte figure suffers: record counts, ingest and delivery are unaffected.
+            LogPendingBytesFailed(_logger, error);
+        }
+        finally
+        {
+            snapshot.Dispose();
+            connection.Dispose();
+        }
     }
 
     /// <inheritdoc />
@@ -283,7 +316,8 @@ public sealed class SqliteWalStore : IOpenableWalStore
         var inFlight = Interlocked.Read(ref _inFlightRecords);
         return new WalStatistics(
             enqueued + inFlight,
-            Interlocked.Read(ref _pendingBytes),
+            // Before the start-up sum lands, acks of records stored before the start subtract bytes never added.
+            Math.Max(0, Interlocked.Read(ref _pendingBytes)),
             _writer?.Transactions ?? 0,
             _writer?.Operations ?? 0,
             Interlocked.Read(ref _appendedMessages))
@@ -298,6 +332,8 @@ public sealed class SqliteWalStore : IOpenableWalStore
     /// <summary>Commits what is queued and stops the writer.</summary>
     public void Dispose()
     {
+        // The start-up byte sum reads the file on a connection of its own; it ends before the file is let go.
+        _pendingBytesCounted.Wait();
         _writer?.Dispose();
         _writer = null;
         SqliteConnection.ClearPool(new SqliteConnection(_database.ConnectionString));
@@ -512,23 +548,29 @@ public sealed class SqliteWalStore : IOpenableWalStore
     private static DateTimeOffset? Earliest(DateTimeOffset? a, DateTimeOffset? b) => a is null ? b : b is null ? a : a < b ? a : b;
 
     // The literal state in each WHERE clause lets SQLite pick that state's partial index.
-    private static (long Records, long Bytes) CountPending(SqliteConnection connection, DeliveryState state)
+    private static long CountRecords(SqliteTransaction transaction, DeliveryState state)
     {
-        using var count = connection.CreateCommand();
-        count.CommandText = $"""
-            SELECT count(*), coalesce(sum(length(m.payload)), 0)
-            FROM wal_delivery d JOIN wal_message m ON m.seq = d.message_seq
-            WHERE d.state = {(int)state}
-            """;
-        using var reader = count.ExecuteReader();
-        reader.Read();
-        return (reader.GetInt64(0), reader.GetInt64(1));
-    }
-
-    private static long CountRecords(SqliteConnection connection, DeliveryState state)
-    {
-        using var count = connection.CreateCommand();
+        using var count = transaction.Connection!.CreateCommand();
+        count.Transaction = transaction;
         count.CommandText = $"SELECT count(*) FROM wal_delivery WHERE state = {(int)state}";
         return (long)count.ExecuteScalar()!;
     }
+
+    private static long SumPendingBytes(SqliteTransaction transaction) =>
+        SumBytes(transaction, DeliveryState.Enqueued) + SumBytes(transaction, DeliveryState.InFlight);
+
+    private static long SumBytes(SqliteTransaction transaction, DeliveryState state)
+    {
+        using var sum = transaction.Connection!.CreateCommand();
+        sum.Transaction = transaction;
+        sum.CommandText = $"""
+            SELECT coalesce(sum(length(m.payload)), 0)
+            FROM wal_delivery d JOIN wal_message m ON m.seq = d.message_seq
+            WHERE d.state = {(int)state}
+            """;
+        return (long)sum.ExecuteScalar()!;
+    }
+
+    [LoggerMessage(EventId = 1003, Level = LogLevel.Warning, Message = "Summing the pending payload bytes at start failed; the WAL byte count and its high-water mark see only what changed since the start")]
+    private static partial void LogPendingBytesFailed(ILogger logger, Exception error);
 }

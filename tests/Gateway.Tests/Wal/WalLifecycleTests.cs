@@ -240,6 +240,29 @@ public sealed class SqliteWalLifecycleTests : WalLifecycleTests
     protected override IWalUnderTest Open(WalOptions? options = null) => new SqliteWalUnderTest(options);
 
     [Fact]
+    public async Task The_pending_bytes_summed_after_a_restart_add_up_with_what_changed_while_they_were_summed()
+    {
+        using var wal = new WalFixture();
+        var partition = new PartitionKey("file", 0);
+        await wal.Store.AppendAsync(WalFixture.Append("a", 1, 4, partition));
+        var before = wal.Store.GetStatistics().PendingBytes;
+        Assert.True(before > 0);
+
+        wal.Reopen();
+        // Racing the start-up sum: a record from before the restart is delivered, a new one arrives.
+        var delivered = await wal.Store.LeaseAsync(partition, 1);
+        await wal.Store.AckAsync(delivered);
+        var arriving = WalFixture.Append("b", 1, 1, partition);
+        await wal.Store.AppendAsync(arriving);
+        await wal.Store.PendingBytesCounted;
+
+        var expected = before - delivered.Sum(record => record.Payload.Length) + arriving.Messages.Sum(message => message.Payload.Length);
+        Assert.Equal(expected, wal.Store.GetStatistics().PendingBytes);
+        Assert.Equal(expected, WalDatabase.Scalar(wal.Database.FilePath,
+            "SELECT sum(length(m.payload)) FROM wal_delivery d JOIN wal_message m ON m.seq = d.message_seq WHERE d.state IN (0, 1)"));
+    }
+
+    [Fact]
     public void Schema_scripts_apply_once_and_a_second_start_changes_nothing()
     {
         using var directory = new TempDirectory();
