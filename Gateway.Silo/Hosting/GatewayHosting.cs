@@ -33,6 +33,7 @@ public static class GatewayHosting
                 silo.UseLocalhostClustering(orleans.SiloPort, orleans.GatewayPort, serviceId: orleans.ServiceId, clusterId: orleans.ClusterId);
             }
 
+            silo.Configure<GrainDirectoryOptions>(options => options.CacheSize = orleans.DirectoryCacheSize);
             silo.AddGatewayStorage();
             silo.AddGatewayGrains();
             silo.AddReadinessTracking();
