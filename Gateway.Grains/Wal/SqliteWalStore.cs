@@ -74,6 +74,7 @@ public sealed partial class SqliteWalStore : IOpenableWalStore
             _inFlightRecords = CountRecords(snapshot, DeliveryState.InFlight);
             _ackedRecords = CountRecords(snapshot, DeliveryState.Acked);
             _deadRecords = CountRecords(snapshot, DeliveryState.Dead);
+            _writer = new WalWriter(_database, _options.MaxBatchOperations, _time, _listener.OnPartitionsWoken, _metrics, _logger);
         }
         catch
         {
@@ -82,7 +83,6 @@ public sealed partial class SqliteWalStore : IOpenableWalStore
             throw;
         }
 
-        _writer = new WalWriter(_database, _options.MaxBatchOperations, _time, _listener.OnPartitionsWoken, _metrics, _logger);
         _pendingBytesCounted = Task.Run(() => AddPendingBytes(connection, snapshot));
     }
 
