@@ -379,7 +379,7 @@ public sealed partial class SqliteWalStore : IOpenableWalStore
         var events = ReadDeliveryEvents(connection, seq);
         using var deliveries = connection.CreateCommand();
         deliveries.CommandText = """
-            SELECT id, sink, partition, state, attempts, next_attempt_at, first_error, last_error, updated_at
+            SELECT id, sink, partition, state, attempts, next_attempt_at, first_error, last_error, updated_at, leased_at
             FROM wal_delivery WHERE message_seq = $seq ORDER BY id
             """;
         deliveries.Parameters.AddWithValue("$seq", seq);
@@ -389,11 +389,14 @@ public sealed partial class SqliteWalStore : IOpenableWalStore
             while (reader.Read())
             {
                 var id = reader.GetInt64(0);
+                var (state, attempts, updatedAt) = ((DeliveryState)reader.GetInt32(3), reader.GetInt32(4), FromMilliseconds(reader.GetInt64(8)));
+                var history = DeliveryHistory.Complete(events.GetValueOrDefault(id) ?? [], state, attempts, updatedAt,
+                    reader.IsDBNull(9) ? null : FromMilliseconds(reader.GetInt64(9)));
                 lifecycles.Add(new DeliveryLifecycle(
-                    id, reader.GetString(1), reader.GetInt32(2), (DeliveryState)reader.GetInt32(3), reader.GetInt32(4),
+                    id, reader.GetString(1), reader.GetInt32(2), state, attempts,
                     reader.IsDBNull(5) ? null : FromMilliseconds(reader.GetInt64(5)),
                     reader.IsDBNull(6) ? null : reader.GetString(6), reader.IsDBNull(7) ? null : reader.GetString(7),
-                    FromMilliseconds(reader.GetInt64(8)), events.GetValueOrDefault(id) ?? []));
+                    updatedAt, history));
             }
         }
 

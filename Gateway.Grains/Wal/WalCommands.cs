@@ -1,4 +1,6 @@
+using System.Globalization;
 using System.Runtime.InteropServices;
+using System.Text;
 using Gateway.DeadLetters;
 using Gateway.Partitions;
 using Microsoft.Data.Sqlite;
@@ -56,12 +58,15 @@ internal sealed class WalCommands : IDisposable
             LIMIT $limit
             """, "$sink", "$partition", "$limit", "$holder");
         _markInFlight = Create(connection, """
-            UPDATE wal_delivery SET state = 1, updated_at = $now
+            UPDATE wal_delivery SET state = 1, updated_at = $now, leased_at = coalesce(leased_at, $now)
             WHERE sink = $sink AND partition = $partition AND state = 0 AND id <= $last_id
             """, "$sink", "$partition", "$last_id", "$now");
+        // One statement per acked batch (the ids as a JSON array), not one per record: a drain acks 1,000 at a time.
         _markAcked = Create(connection, """
-            UPDATE wal_delivery SET state = 2, updated_at = $now WHERE id = $id AND state = 1
-            """, "$id", "$now");
+            UPDATE wal_delivery SET state = 2, updated_at = $now
+            WHERE id IN (SELECT value FROM json_each($ids)) AND state = 1
+            RETURNING id
+            """, "$ids", "$now");
         _markFailed = Create(connection, """
             UPDATE wal_delivery SET
                 attempts = attempts + 1,
@@ -178,17 +183,23 @@ internal sealed class WalCommands : IDisposable
     /// <returns>How many of the records were InFlight and are now Acked, and their payload bytes.</returns>
     public (int Records, long Bytes) MarkAcked(IReadOnlyList<WalRecord> records, long nowMs)
     {
-        var changed = 0;
-        long bytes = 0;
-        _markAcked.Parameters[1].Value = nowMs;
+        var payloadBytes = new Dictionary<long, int>(records.Count);
+        var ids = new StringBuilder("[", records.Count * 8);
         foreach (var record in records)
         {
-            _markAcked.Parameters[0].Value = record.DeliveryId;
-            if (_markAcked.ExecuteNonQuery() == 1)
-            {
-                changed++;
-                bytes += record.Payload.Length;
-            }
+            payloadBytes[record.DeliveryId] = record.Payload.Length;
+            ids.Append(ids.Length > 1 ? "," : "").Append(record.DeliveryId.ToString(CultureInfo.InvariantCulture));
+        }
+
+        _markAcked.Parameters[0].Value = ids.Append(']').ToString();
+        _markAcked.Parameters[1].Value = nowMs;
+        var changed = 0;
+        long bytes = 0;
+        using var acked = _markAcked.ExecuteReader();
+        while (acked.Read())
+        {
+            changed++;
+            bytes += payloadBytes[acked.GetInt64(0)];
         }
 
         return (changed, bytes);

@@ -28,6 +28,34 @@ public sealed record DeliveryLifecycle(
 /// <summary>One change of a delivery's state, with the attempt count after it and the error of a failed attempt.</summary>
 public sealed record DeliveryEvent(DateTimeOffset At, DeliveryState From, DeliveryState To, int Attempts, string? Error);
 
+/// <summary>
+/// A delivery's whole history from the rows the WAL records and the delivery row itself. The SQLite WAL records no
+/// row for a delivery's first lease (its time is the row's <c>leased_at</c>) nor for its ack (its time is the row's
+/// <c>updated_at</c>, Acked being final); both are put back here. Rows recorded before that change (a first lease
+/// or an ack with a row of its own) are kept as they are and never doubled. The PostgreSQL WAL records every change.
+/// </summary>
+internal static class DeliveryHistory
+{
+    public static IReadOnlyList<DeliveryEvent> Complete(
+        IReadOnlyList<DeliveryEvent> recorded, DeliveryState state, int attempts, DateTimeOffset updatedAt, DateTimeOffset? firstLeasedAt)
+    {
+        var events = new List<DeliveryEvent>(recorded.Count + 2);
+        if (firstLeasedAt is { } leased)
+        {
+            events.Add(new DeliveryEvent(leased, DeliveryState.Enqueued, DeliveryState.InFlight, 0, null));
+        }
+
+        events.AddRange(recorded);
+        if (state == DeliveryState.Acked && !recorded.Any(change => change.To == DeliveryState.Acked))
+        {
+            events.Add(new DeliveryEvent(updatedAt, DeliveryState.InFlight, DeliveryState.Acked, attempts, null));
+        }
+
+        // Stable: changes within the same millisecond keep the order they happened in.
+        return [.. events.OrderBy(change => change.At)];
+    }
+}
+
 /// <summary>What one partition of a sink holds in the WAL.</summary>
 /// <param name="Enqueued">Deliveries waiting.</param>
 /// <param name="InFlight">Deliveries leased and not yet settled.</param>

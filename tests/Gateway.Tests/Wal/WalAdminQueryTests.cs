@@ -17,7 +17,7 @@ public abstract class WalAdminQueryTests
     protected abstract IWalUnderTest Open();
 
     // Whole milliseconds: both stores keep times as Unix milliseconds.
-    private static readonly DateTimeOffset T0 = DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+    protected static readonly DateTimeOffset T0 = DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
 
     [Fact]
     public async Task Message_lifecycle_shows_each_delivery_and_its_history_through_lease_failure_ack_and_recovery()
@@ -69,16 +69,21 @@ public abstract class WalAdminQueryTests
         var cloud = new PartitionKey("cloud", 0);
         var message = Message("a", 1, T0, null, file, cloud);
         await wal.Store.AppendAsync(new WalAppend("a", [message]));
+        // A failed attempt first, so both deliveries have recorded history rows on either store.
+        await wal.Store.FailAsync(await wal.Store.LeaseAsync(file, 10), Failure("HTTP 503", permanent: false, T0));
         await wal.Store.AckAsync(await wal.Store.LeaseAsync(file, 10));
         await wal.Store.FailAsync(await wal.Store.LeaseAsync(cloud, 10), Failure("HTTP 400", permanent: true, T0));
-        Assert.Equal(4, wal.Scalar("SELECT count(*) FROM wal_delivery_event"));
+        var fileDelivery = wal.Scalar("SELECT id FROM wal_delivery WHERE sink = 'file'");
+        Assert.True(wal.Scalar($"SELECT count(*) FROM wal_delivery_event WHERE delivery_id = {fileDelivery}") > 0);
+        var cloudRows = wal.Scalar($"SELECT count(*) FROM wal_delivery_event WHERE delivery_id <> {fileDelivery}");
+        Assert.True(cloudRows > 0);
 
         Assert.Equal(1, await wal.Store.CompactAsync(DateTimeOffset.UtcNow.AddMinutes(1), 100));
 
         var lifecycle = await wal.Store.GetMessageLifecycleAsync(message.MessageId);
         Assert.Equal(["cloud"], lifecycle!.Deliveries.Select(d => d.Sink));
         Assert.Equal(2, lifecycle.Deliveries[0].Events.Count);
-        Assert.Equal(2, wal.Scalar("SELECT count(*) FROM wal_delivery_event"));
+        Assert.Equal(cloudRows, wal.Scalar("SELECT count(*) FROM wal_delivery_event"));
 
         Assert.Equal(1, await wal.Store.PurgeDeadAsync(new DeadLetterFilter(Sink: "cloud")));
 
@@ -208,7 +213,7 @@ public abstract class WalAdminQueryTests
         Assert.Null((await wal.Store.GetStorageAsync()).OldestPendingReceivedAt);
     }
 
-    private static WalMessage Message(string deviceId, long sequence, DateTimeOffset receivedAt, string? traceParent, params PartitionKey[] routes) =>
+    protected static WalMessage Message(string deviceId, long sequence, DateTimeOffset receivedAt, string? traceParent, params PartitionKey[] routes) =>
         new($"gw:{deviceId}:{sequence}", sequence, null, receivedAt, MediaTypes.Json, Encoding.UTF8.GetBytes($$"""{"n":{{sequence}}}"""), traceParent,
             $"devices/{deviceId}/telemetry", routes);
 
@@ -219,6 +224,48 @@ public abstract class WalAdminQueryTests
 public sealed class SqliteWalAdminQueryTests : WalAdminQueryTests
 {
     protected override IWalUnderTest Open() => new SqliteWalUnderTest();
+
+    [Fact]
+    public async Task A_first_lease_and_an_ack_write_no_history_row_yet_the_history_shows_both()
+    {
+        using var wal = Open();
+        var file = new PartitionKey("file", 0);
+        var message = Message("a", 1, T0, null, file);
+        await wal.Store.AppendAsync(new WalAppend("a", [message]));
+
+        await wal.Store.AckAsync(await wal.Store.LeaseAsync(file, 10));
+
+        // A drain writes only the delivery rows' own changes: no history row per record.
+        Assert.Equal(0, wal.Scalar("SELECT count(*) FROM wal_delivery_event"));
+        var delivery = Assert.Single((await wal.Store.GetMessageLifecycleAsync(message.MessageId))!.Deliveries);
+        Assert.Equal(
+            [(DeliveryState.Enqueued, DeliveryState.InFlight, 0), (DeliveryState.InFlight, DeliveryState.Acked, 0)],
+            delivery.Events.Select(e => (e.From, e.To, e.Attempts)));
+        Assert.Equal(delivery.UpdatedAt, delivery.Events[^1].At);
+        Assert.True(delivery.Events[0].At <= delivery.Events[1].At);
+    }
+
+    [Fact]
+    public async Task A_lease_after_a_recovery_is_recorded_and_the_first_leases_time_is_kept()
+    {
+        using var wal = Open();
+        var file = new PartitionKey("file", 0);
+        var message = Message("a", 1, T0, null, file);
+        await wal.Store.AppendAsync(new WalAppend("a", [message]));
+
+        await wal.Store.LeaseAsync(file, 10);
+        await wal.Store.RecoverInFlightAsync(file);
+        await wal.Store.AckAsync(await wal.Store.LeaseAsync(file, 10));
+
+        var delivery = Assert.Single((await wal.Store.GetMessageLifecycleAsync(message.MessageId))!.Deliveries);
+        Assert.Equal(
+            [
+                (DeliveryState.Enqueued, DeliveryState.InFlight), (DeliveryState.InFlight, DeliveryState.Enqueued),
+                (DeliveryState.Enqueued, DeliveryState.InFlight), (DeliveryState.InFlight, DeliveryState.Acked),
+            ],
+            delivery.Events.Select(e => (e.From, e.To)));
+        Assert.Equal(2, wal.Scalar("SELECT count(*) FROM wal_delivery_event"));
+    }
 }
 
 [Collection(PostgreSqlCollection.Name)]

@@ -137,6 +137,25 @@ public abstract class WalLifecycleTests
     }
 
     [Fact]
+    public async Task An_ack_of_a_batch_settles_only_the_records_still_in_flight_and_counts_only_their_bytes()
+    {
+        using var wal = Open();
+        await wal.Store.AppendAsync(WalFixture.Append("a", 1, 3, Partition));
+        var stale = await wal.Store.LeaseAsync(Partition, 10);
+        await wal.Store.RecoverInFlightAsync(Partition);
+        var again = await wal.Store.LeaseAsync(Partition, 1);
+        var bytesBefore = wal.Store.GetStatistics().PendingBytes;
+
+        await wal.Store.AckAsync(stale);
+
+        var statistics = wal.Store.GetStatistics();
+        Assert.Equal((2L, 1L), (statistics.EnqueuedRecords, statistics.AckedRecords));
+        Assert.Equal(bytesBefore - again[0].Payload.Length, statistics.PendingBytes);
+        Assert.Equal(1, wal.CountDeliveries("file", DeliveryState.Acked));
+        Assert.Equal(2, wal.CountDeliveries("file", DeliveryState.Enqueued));
+    }
+
+    [Fact]
     public async Task Reopen_counts_pending_records_and_partitions_from_the_file()
     {
         using var wal = Open();
@@ -268,10 +287,10 @@ public sealed class SqliteWalLifecycleTests : WalLifecycleTests
         using var directory = new TempDirectory();
         var database = new SqliteDatabase(directory.Path);
 
-        // 0001-wal, 0002-probe, 0003-device-activity, 0004-history, 0005-partition-leaseholder.
-        Assert.Equal(5, SqliteSchemaMigrator.Apply(database, typeof(SqliteWalStore).Assembly, "wal"));
+        // 0001-wal, 0002-probe, 0003-device-activity, 0004-history, 0005-partition-leaseholder, 0006-lean-history.
+        Assert.Equal(6, SqliteSchemaMigrator.Apply(database, typeof(SqliteWalStore).Assembly, "wal"));
         Assert.Equal(0, SqliteSchemaMigrator.Apply(database, typeof(SqliteWalStore).Assembly, "wal"));
-        Assert.Equal(5, WalDatabase.Scalar(database.FilePath, "SELECT version FROM gateway_schema WHERE component = 'wal'"));
+        Assert.Equal(6, WalDatabase.Scalar(database.FilePath, "SELECT version FROM gateway_schema WHERE component = 'wal'"));
         Assert.Equal("wal", WalDatabase.Text(database.FilePath, "PRAGMA journal_mode"));
     }
 }
