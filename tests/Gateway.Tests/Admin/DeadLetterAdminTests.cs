@@ -43,10 +43,15 @@ public sealed class DeadLetterAdminTests(AdminGateway gateway)
         Assert.All(messageIds, id => Assert.Equal(1, gateway.UpstreamAcceptedCount(id)));
         Assert.Empty(Items(await admin.GetJsonAsync($"/admin/v1/dead-letters?deviceId={device}")));
 
-        var lifecycle = await admin.GetJsonAsync($"/admin/v1/messages/{messageIds[0]}");
+        // Upstream has the message before the gateway has committed its ack: wait for the ack, not for upstream.
+        JsonElement lifecycle = default, upstream = default;
+        await Eventually.TrueAsync(async () =>
+        {
+            lifecycle = await admin.GetJsonAsync($"/admin/v1/messages/{messageIds[0]}");
+            upstream = lifecycle.GetProperty("deliveries").EnumerateArray().Single(delivery => delivery.GetProperty("sink").GetString() == Sink);
+            return upstream.GetProperty("state").GetString() == "Acked";
+        }, "the replayed delivery to be Acked in the WAL");
         Assert.Equal(device, lifecycle.GetProperty("deviceId").GetString());
-        var upstream = lifecycle.GetProperty("deliveries").EnumerateArray().Single(delivery => delivery.GetProperty("sink").GetString() == Sink);
-        Assert.Equal("Acked", upstream.GetProperty("state").GetString());
         var history = upstream.GetProperty("history").EnumerateArray().ToList();
         Assert.Equal(
             ["Enqueued", "InFlight", "Enqueued", "InFlight", "Dead", "Enqueued", "InFlight", "Acked"],
