@@ -1,6 +1,4 @@
-using System.Globalization;
 using System.Runtime.InteropServices;
-using System.Text;
 using Gateway.DeadLetters;
 using Gateway.Partitions;
 using Microsoft.Data.Sqlite;
@@ -184,14 +182,12 @@ internal sealed class WalCommands : IDisposable
     public (int Records, long Bytes) MarkAcked(IReadOnlyList<WalRecord> records, long nowMs)
     {
         var payloadBytes = new Dictionary<long, int>(records.Count);
-        var ids = new StringBuilder("[", records.Count * 8);
         foreach (var record in records)
         {
             payloadBytes[record.DeliveryId] = record.Payload.Length;
-            ids.Append(ids.Length > 1 ? "," : "").Append(record.DeliveryId.ToString(CultureInfo.InvariantCulture));
         }
 
-        _markAcked.Parameters[0].Value = ids.Append(']').ToString();
+        _markAcked.Parameters[0].Value = System.Text.Json.JsonSerializer.Serialize(payloadBytes.Keys);
         _markAcked.Parameters[1].Value = nowMs;
         var changed = 0;
         long bytes = 0;
