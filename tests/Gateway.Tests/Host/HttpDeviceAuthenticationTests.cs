@@ -36,7 +36,7 @@ public sealed class HttpDeviceAuthenticationTests(AuthenticatedHttpGateway gatew
 
         using var response = await PostAsync(deviceId, authorization: null);
 
-        await AssertProblemAsync(response, HttpStatusCode.Unauthorized, "credentials-required");
+        await response.AssertProblemAsync(HttpStatusCode.Unauthorized, "credentials-required");
         Assert.Equal("Basic", Assert.Single(response.Headers.WwwAuthenticate).Scheme);
         Assert.Equal(0, await gateway.AcceptedCountAsync(deviceId));
     }
@@ -51,8 +51,8 @@ public sealed class HttpDeviceAuthenticationTests(AuthenticatedHttpGateway gatew
         using var wrongSecret = await PostAsync(deviceId, Basic(deviceId, secret + "x"));
         using var unknownDevice = await PostAsync(unprovisioned, Basic(unprovisioned, secret));
 
-        await AssertProblemAsync(wrongSecret, HttpStatusCode.Unauthorized, "bad-credentials");
-        await AssertProblemAsync(unknownDevice, HttpStatusCode.Unauthorized, "bad-credentials");
+        await wrongSecret.AssertProblemAsync(HttpStatusCode.Unauthorized, "bad-credentials");
+        await unknownDevice.AssertProblemAsync(HttpStatusCode.Unauthorized, "bad-credentials");
         Assert.Equal(0, await gateway.AcceptedCountAsync(deviceId));
         Assert.Equal(0, await gateway.AcceptedCountAsync(unprovisioned));
     }
@@ -67,7 +67,7 @@ public sealed class HttpDeviceAuthenticationTests(AuthenticatedHttpGateway gatew
 
         using var response = await PostAsync(deviceId, AuthenticationHeaderValue.Parse(header));
 
-        await AssertProblemAsync(response, HttpStatusCode.Unauthorized, "bad-credentials");
+        await response.AssertProblemAsync(HttpStatusCode.Unauthorized, "bad-credentials");
     }
 
     [Fact]
@@ -82,7 +82,7 @@ public sealed class HttpDeviceAuthenticationTests(AuthenticatedHttpGateway gatew
         using var ownA = await PostAsync(deviceA, Basic(deviceA, secretA));
         using var ownB = await PostAsync(deviceB, Basic(deviceB, secretB));
 
-        var problem = await AssertProblemAsync(impersonation, HttpStatusCode.Forbidden, "not-authorized");
+        var problem = await impersonation.AssertProblemAsync(HttpStatusCode.Forbidden, "not-authorized");
         Assert.Contains(deviceA, problem.GetProperty("detail").GetString());
         Assert.Equal(HttpStatusCode.Accepted, ownA.StatusCode);
         Assert.Equal(HttpStatusCode.Accepted, ownB.StatusCode);
@@ -102,14 +102,6 @@ public sealed class HttpDeviceAuthenticationTests(AuthenticatedHttpGateway gatew
         return await gateway.Http.SendAsync(request);
     }
 
-    private static async Task<JsonElement> AssertProblemAsync(HttpResponseMessage response, HttpStatusCode status, string reason)
-    {
-        Assert.Equal(status, response.StatusCode);
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
-        Assert.Equal(reason, problem.GetProperty("reason").GetString());
-        return problem;
-    }
 }
 
 /// <summary>The in-process gateway with <c>Gateway:Http:AllowAnonymous=false</c>.</summary>

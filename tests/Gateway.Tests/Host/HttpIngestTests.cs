@@ -14,16 +14,6 @@ public sealed class HttpIngestTests(GatewayProcessFixture fixture)
 
     private static string NewDeviceId() => "http-" + Guid.NewGuid().ToString("N")[..12];
 
-    private static async Task<JsonElement> AssertProblemAsync(HttpResponseMessage response, HttpStatusCode status, string reason)
-    {
-        Assert.Equal(status, response.StatusCode);
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
-        Assert.Equal(reason, problem.GetProperty("reason").GetString());
-        Assert.Equal((int)status, problem.GetProperty("status").GetInt32());
-        Assert.False(string.IsNullOrWhiteSpace(problem.GetProperty("detail").GetString()));
-        return problem;
-    }
 
     [Fact]
     public async Task A_json_object_is_one_message_and_202_carries_its_id_which_reaches_the_file_sink()
@@ -54,7 +44,7 @@ public sealed class HttpIngestTests(GatewayProcessFixture fixture)
 
         using var response = await Http.SendAsync(request);
 
-        await AssertProblemAsync(response, HttpStatusCode.Unauthorized, "bad-credentials");
+        await response.AssertProblemAsync(HttpStatusCode.Unauthorized, "bad-credentials");
         Assert.Contains("accepts requests without credentials from loopback", fixture.Gateway.Output);
     }
 
@@ -113,7 +103,7 @@ public sealed class HttpIngestTests(GatewayProcessFixture fixture)
     {
         using var response = await Http.PostJsonAsync(NewDeviceId(), body);
 
-        await AssertProblemAsync(response, HttpStatusCode.BadRequest, reason);
+        await response.AssertProblemAsync(HttpStatusCode.BadRequest, reason);
     }
 
     [Fact]
@@ -121,7 +111,7 @@ public sealed class HttpIngestTests(GatewayProcessFixture fixture)
     {
         using var response = await Http.PostJsonAsync("bad!id", "{}");
 
-        await AssertProblemAsync(response, HttpStatusCode.BadRequest, "invalid-device-id");
+        await response.AssertProblemAsync(HttpStatusCode.BadRequest, "invalid-device-id");
     }
 
     [Fact]
@@ -136,7 +126,7 @@ public sealed class HttpIngestTests(GatewayProcessFixture fixture)
         request.Headers.ExpectContinue = true;
         using var response = await Http.SendAsync(request);
 
-        await AssertProblemAsync(response, HttpStatusCode.RequestEntityTooLarge, "payload-too-large");
+        await response.AssertProblemAsync(HttpStatusCode.RequestEntityTooLarge, "payload-too-large");
     }
 
     [Fact]
@@ -145,7 +135,7 @@ public sealed class HttpIngestTests(GatewayProcessFixture fixture)
         var deviceId = NewDeviceId();
 
         using var response = await Http.PostJsonAsync(deviceId, $$"""[{"ok":1},{"blob":"{{new string('x', 300_000)}}"}]""");
-        var problem = await AssertProblemAsync(response, HttpStatusCode.RequestEntityTooLarge, "payload-too-large");
+        var problem = await response.AssertProblemAsync(HttpStatusCode.RequestEntityTooLarge, "payload-too-large");
         Assert.StartsWith("Message 1:", problem.GetProperty("detail").GetString());
 
         using var next = await Http.PostJsonAsync(deviceId, "{}");
@@ -156,12 +146,12 @@ public sealed class HttpIngestTests(GatewayProcessFixture fixture)
     public async Task A_form_body_or_a_compressed_body_is_415()
     {
         using var form = await Http.PostAsync($"/v1/devices/{NewDeviceId()}/telemetry", new FormUrlEncodedContent([new("t", "1")]));
-        await AssertProblemAsync(form, HttpStatusCode.UnsupportedMediaType, "unsupported-media-type");
+        await form.AssertProblemAsync(HttpStatusCode.UnsupportedMediaType, "unsupported-media-type");
 
         using var gzip = new StringContent("{}", Encoding.UTF8, "application/json");
         gzip.Headers.ContentEncoding.Add("br");
         using var compressed = await Http.PostAsync($"/v1/devices/{NewDeviceId()}/telemetry", gzip);
-        await AssertProblemAsync(compressed, HttpStatusCode.UnsupportedMediaType, "unsupported-media-type");
+        await compressed.AssertProblemAsync(HttpStatusCode.UnsupportedMediaType, "unsupported-media-type");
     }
 
     [Fact]

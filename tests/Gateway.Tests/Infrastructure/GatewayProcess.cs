@@ -1,6 +1,8 @@
 using System.Diagnostics;
+using System.Net;
 using System.Net.Http.Json;
 using System.Text;
+using System.Text.Json;
 
 namespace Gateway.Tests.Infrastructure;
 
@@ -188,4 +190,16 @@ public static class TelemetryClient
 
     public static async Task<List<string>> AcceptedIdsAsync(this HttpResponseMessage response) =>
         (await response.Content.ReadFromJsonAsync<AcceptedBody>())!.MessageIds;
+
+    /// <summary>Asserts an ingest refusal: the status, an RFC 9457 body with that status, the stable reason and a detail.</summary>
+    public static async Task<JsonElement> AssertProblemAsync(this HttpResponseMessage response, HttpStatusCode status, string reason)
+    {
+        Assert.Equal(status, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(reason, problem.GetProperty("reason").GetString());
+        Assert.Equal((int)status, problem.GetProperty("status").GetInt32());
+        Assert.False(string.IsNullOrWhiteSpace(problem.GetProperty("detail").GetString()));
+        return problem;
+    }
 }
