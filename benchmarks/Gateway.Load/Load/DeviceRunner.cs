@@ -26,6 +26,12 @@ internal sealed class DeviceRunner(LoadSettings settings, LoadRecorder recorder,
         var logAcknowledged = settings.Transport != Transport.MqttQos0;
         var outstanding = new Queue<Outstanding>();
         var next = 1L;
+        if (settings.Silent)
+        {
+            await WaitForAsync(stopSending).ConfigureAwait(false);
+            return;
+        }
+
         while (!abort.IsCancellationRequested)
         {
             while (outstanding.Count < settings.InFlight && !stopSending.IsCancellationRequested && (share is null || next <= share))
@@ -94,6 +100,17 @@ internal sealed class DeviceRunner(LoadSettings settings, LoadRecorder recorder,
         {
             // Jittered, so a thousand devices do not all knock at once when the gateway comes back.
             await Task.Delay(ReconnectDelay + TimeSpan.FromMilliseconds(Random.Shared.Next(250)), abort).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task WaitForAsync(CancellationToken token)
+    {
+        try
+        {
+            await Task.Delay(Timeout.Infinite, token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
         }
     }
 

@@ -16,6 +16,7 @@ internal sealed record LoadSettings
           --duration <seconds>              send for this long (after the warm-up); default 10; with --count, a time limit
           --count <n>                       or send exactly n messages in total (each device its share)
           --warmup <seconds>                sent and logged, but not in the figures; default 0
+          --silent                          MQTT: devices connect and stay connected, sending nothing (idle cost)
           --in-flight <n>                   unacknowledged MQTT messages per device; default 1 (HTTP: always 1)
           --concurrency <n>                 HTTP: at most n devices at work at once (each sends its whole share, then the
                                             next starts), so 100,000 devices need not hold 100,000 connections; default all
@@ -24,9 +25,11 @@ internal sealed record LoadSettings
           --cert <pem> --key <pem>          client certificate (mTLS); the device id is sent as the user name
           --label <text>                    the label of the JSON summary line
           --timeout <seconds>               wait for one acknowledgement; default 30
-          --server-pid <pid>                also report the CPU this process (the broker or gateway) spent per message
+          --server-pid <pid>                also report the CPU this process (the broker or gateway) spent per message,
+                                            and the bytes it caused to be written to storage per message
         Prints one JSON line: label, transport, devices, acked, seconds, rate, p50/p99/p999 ms, refused, reconnects,
-        and the CPU microseconds per measured message of the load generator and (with --server-pid) of the server.
+        and the CPU microseconds per measured message of the load generator and (with --server-pid) of the server,
+        with the server's bytes written per measured message.
         """;
 
     public required Transport Transport { get; init; }
@@ -41,6 +44,9 @@ internal sealed record LoadSettings
     public required long? Count { get; init; }
     public required TimeSpan WarmUp { get; init; }
     public required int InFlight { get; init; }
+
+    /// <summary>Devices connect and keep their connections open without sending: what idle connections cost.</summary>
+    public bool Silent { get; init; }
 
     /// <summary>HTTP devices at work at once; 0 is all of them.</summary>
     public int Concurrency { get; init; }
@@ -83,6 +89,7 @@ internal sealed record LoadSettings
             WarmUp = TimeSpan.FromSeconds(arguments.Number("--warmup", 0)),
             InFlight = arguments.Integer("--in-flight", 1, minimum: 1) is var window && transport != "http" ? window : 1,
             Concurrency = arguments.Integer("--concurrency", 0),
+            Silent = arguments.Flag("--silent"),
             AckedPath = arguments.Text("--acked"),
             CaPath = arguments.Text("--ca"),
             CertificatePath = arguments.Text("--cert"),
@@ -99,6 +106,11 @@ internal sealed record LoadSettings
         if (settings.Concurrency > 0 && settings.Transport != Transport.Http)
         {
             throw new ArgumentException("--concurrency is for --transport http; an MQTT device holds its connection for the whole run.");
+        }
+
+        if (settings.Silent && (settings.Transport == Transport.Http || settings.Count is not null))
+        {
+            throw new ArgumentException("--silent holds MQTT connections for --duration; it takes no --count and no HTTP.");
         }
 
         if (settings.Count < settings.Devices)

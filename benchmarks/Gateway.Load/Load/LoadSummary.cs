@@ -20,7 +20,9 @@ internal sealed record LoadSummary(
     [property: JsonPropertyName("lost")] long Lost,
     [property: JsonPropertyName("reconnects")] long Reconnects,
     [property: JsonPropertyName("load_cpu_us")] double? LoadCpuMicroseconds,
-    [property: JsonPropertyName("server_cpu_us")] double? ServerCpuMicroseconds)
+    [property: JsonPropertyName("server_cpu_us")] double? ServerCpuMicroseconds,
+    [property: JsonPropertyName("server_write_bytes")] double? ServerWrittenBytes,
+    [property: JsonPropertyName("server_core_percent")] double? ServerCorePercent)
 {
     public static LoadSummary From(LoadSettings settings, LoadRecorder recorder, CpuWindow cpu)
     {
@@ -34,7 +36,9 @@ internal sealed record LoadSummary(
             Math.Round(seconds, 3), seconds > 0 ? Math.Round(recorder.MeasuredAcknowledged / seconds, 1) : 0,
             Milliseconds(latency?.P50), Milliseconds(latency?.P99), Milliseconds(latency?.P999),
             recorder.Refused, recorder.Lost, recorder.Reconnects,
-            cpu.LoadMicrosecondsPer(recorder.MeasuredAcknowledged), cpu.ServerMicrosecondsPer(recorder.MeasuredAcknowledged));
+            cpu.LoadMicrosecondsPer(recorder.MeasuredAcknowledged), cpu.ServerMicrosecondsPer(recorder.MeasuredAcknowledged),
+            cpu.ServerWrittenBytesPer(recorder.MeasuredAcknowledged),
+            cpu.ServerCorePercent(recorder.Window));
     }
 
     public string ToJson() => JsonSerializer.Serialize(this);

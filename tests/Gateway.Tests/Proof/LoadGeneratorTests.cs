@@ -45,6 +45,9 @@ public sealed class LoadGeneratorTests
         Assert.True(mqtt.ServerCpuMicroseconds > 0, $"the gateway's CPU per message, {mqtt.ServerCpuMicroseconds}");
         Assert.True(mqtt.LoadCpuMicroseconds > 0, $"the load generator's CPU per message, {mqtt.LoadCpuMicroseconds}");
         Assert.Null(http.ServerCpuMicroseconds);
+        // The gateway's commits reach storage: bytes written per message is what a flash card wears on.
+        Assert.True(mqtt.ServerWrittenBytes > 0, $"the gateway's bytes written per message, {mqtt.ServerWrittenBytes}");
+        Assert.Null(http.ServerWrittenBytes);
         Assert.Equal(400, File.ReadLines(acked).Count());
         foreach (var sink in new[] { gateway.SinkFolder, received })
         {
