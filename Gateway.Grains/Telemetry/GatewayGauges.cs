@@ -35,6 +35,8 @@ internal sealed class GatewayGauges : ILifecycleParticipant<ISiloLifecycle>
             "By", "Size of the SQLite database file and its write-ahead journal.");
         meter.CreateObservableCounter("gateway.wal.transactions", () => wal.GetStatistics().Transactions,
             "{transaction}", "Group commits since start.");
+        meter.CreateObservableCounter("gateway.wal.syncs", () => wal.GetStatistics().SyncedTransactions,
+            "{transaction}", "Group commits since start that synced the log to disk (those holding an append or another operation that must be durable at once).");
         meter.CreateObservableGauge("gateway.ingest.backpressure", () => pressure.Check().Reason == Devices.RefusalReason.None ? 0 : 1,
             "1", "1 while ingest refuses new messages (WAL above a high-water mark or disk below its floor), else 0.");
         meter.CreateObservableUpDownCounter("gateway.disk.free", () => pressure.DiskFreeBytes,

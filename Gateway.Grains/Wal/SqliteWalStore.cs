@@ -143,7 +143,7 @@ public sealed partial class SqliteWalStore : IOpenableWalStore
     /// <inheritdoc />
     public async Task<IReadOnlyList<WalRecord>> LeaseAsync(PartitionKey partition, int maxRecords, long? leaseholder = null)
     {
-        var records = await Writer.Submit(new WalCall<List<WalRecord>>((commands, now) => commands.Lease(partition, maxRecords, leaseholder, now)))
+        var records = await Writer.Submit(new WalCall<List<WalRecord>>((commands, now) => commands.Lease(partition, maxRecords, leaseholder, now)) { MustBeDurable = false })
             .ConfigureAwait(false);
         Interlocked.Add(ref _enqueuedRecords, -records.Count);
         Interlocked.Add(ref _inFlightRecords, records.Count);
@@ -156,7 +156,7 @@ public sealed partial class SqliteWalStore : IOpenableWalStore
         ArgumentNullException.ThrowIfNull(records);
         // Counted by what the update changed: a record recovered meanwhile was not acked here.
         var (acked, bytes) = await Writer.Submit(
-            new WalCall<(int, long)>((commands, now) => commands.MarkAcked(records, now))).ConfigureAwait(false);
+            new WalCall<(int, long)>((commands, now) => commands.MarkAcked(records, now)) { MustBeDurable = false }).ConfigureAwait(false);
         Interlocked.Add(ref _inFlightRecords, -acked);
         Interlocked.Add(ref _ackedRecords, acked);
         Interlocked.Add(ref _pendingBytes, -bytes);
@@ -166,7 +166,7 @@ public sealed partial class SqliteWalStore : IOpenableWalStore
     public async Task<int> FailAsync(IReadOnlyList<WalRecord> records, DeliveryFailure failure)
     {
         var (requeued, dead, deadBytes) = await Writer.Submit(
-            new WalCall<(int, int, long)>((commands, now) => commands.MarkFailed(records, failure, now))).ConfigureAwait(false);
+            new WalCall<(int, int, long)>((commands, now) => commands.MarkFailed(records, failure, now)) { MustBeDurable = false }).ConfigureAwait(false);
         Interlocked.Add(ref _inFlightRecords, -(requeued + dead));
         Interlocked.Add(ref _enqueuedRecords, requeued);
         Interlocked.Add(ref _deadRecords, dead);
@@ -176,7 +176,7 @@ public sealed partial class SqliteWalStore : IOpenableWalStore
 
     /// <inheritdoc />
     public Task<int> RecoverInFlightAsync(PartitionKey partition, long? leaseholder = null) =>
-        CountRecoveredAsync(new WalCall<int>((commands, now) => commands.RecoverInFlight(partition, leaseholder, now)));
+        CountRecoveredAsync(new WalCall<int>((commands, now) => commands.RecoverInFlight(partition, leaseholder, now)) { MustBeDurable = false });
 
     /// <inheritdoc />
     public Task<int> ClaimAsync(PartitionKey partition, long leaseholder) =>
@@ -193,7 +193,7 @@ public sealed partial class SqliteWalStore : IOpenableWalStore
     /// <inheritdoc />
     public async Task<int> CompactAsync(DateTimeOffset cutoff, int limit)
     {
-        var deleted = await Writer.Submit(new WalCall<int>((commands, _) => commands.DeleteAcked(cutoff.ToUnixTimeMilliseconds(), limit))).ConfigureAwait(false);
+        var deleted = await Writer.Submit(new WalCall<int>((commands, _) => commands.DeleteAcked(cutoff.ToUnixTimeMilliseconds(), limit)) { MustBeDurable = false }).ConfigureAwait(false);
         Interlocked.Add(ref _ackedRecords, -deleted);
         return deleted;
     }
@@ -322,6 +322,7 @@ public sealed partial class SqliteWalStore : IOpenableWalStore
             _writer?.Operations ?? 0,
             Interlocked.Read(ref _appendedMessages))
         {
+            SyncedTransactions = _writer?.SyncedTransactions ?? 0,
             EnqueuedRecords = enqueued,
             InFlightRecords = inFlight,
             AckedRecords = Interlocked.Read(ref _ackedRecords),

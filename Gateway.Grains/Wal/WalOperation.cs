@@ -8,6 +8,14 @@ namespace Gateway.Wal;
 /// </summary>
 internal abstract class WalOperation
 {
+    /// <summary>
+    /// Whether the caller relies on the operation surviving a power cut once its task completes: an append (the
+    /// device is acknowledged next), an operator's replay or purge, the readiness probe, a partition's claim. The
+    /// egress bookkeeping (lease, ack, failure, recovery, compaction) does not: losing its last commits only sends
+    /// records again, which at-least-once delivery allows. A commit syncs only when one of its operations must be durable.
+    /// </summary>
+    public bool MustBeDurable { get; init; } = true;
+
     /// <summary>How many operations the commit that held this one carried (set before completion).</summary>
     public int CommitOperations { get; set; }
 

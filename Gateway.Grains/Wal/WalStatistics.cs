@@ -13,6 +13,12 @@ public sealed record WalStatistics(
     long Operations,
     long AppendedMessages)
 {
+    /// <summary>
+    /// Of <see cref="Transactions"/>, those that synced to disk before completing (at least one operation had to be
+    /// durable); the rest left their sync to the next such commit.
+    /// </summary>
+    public long SyncedTransactions { get; init; }
+
     /// <summary>Deliveries waiting to be sent.</summary>
     public long EnqueuedRecords { get; init; }
 

@@ -11,7 +11,11 @@ namespace Gateway.Wal;
 /// <summary>
 /// Group commit: one thread owns the only writing connection, drains whatever operations are queued
 /// (up to <see cref="WalOptions.MaxBatchOperations"/>), runs them in one transaction and commits once,
-/// so a disk sync is shared by every caller that arrived while the previous commit was running.
+/// so a disk sync is shared by every caller that arrived while the previous commit was running. A commit
+/// syncs (<c>synchronous=FULL</c>) only when one of its operations <see cref="WalOperation.MustBeDurable"/>;
+/// the others commit with <c>synchronous=NORMAL</c>, which in WAL journal mode keeps the log consistent and in
+/// order but leaves the sync to the next durable commit or checkpoint: a power cut can take back only the newest
+/// such commits, never one before a synced commit.
 /// </summary>
 internal sealed partial class WalWriter : IDisposable
 {
@@ -19,8 +23,15 @@ internal sealed partial class WalWriter : IDisposable
 
     private readonly Channel<WalOperation> _queue =
         Channel.CreateUnbounded<WalOperation>(new UnboundedChannelOptions { SingleReader = true });
+
+    // The writer sleeps on this between commits. No spinning: at the rates a Pi sees, operations arrive milliseconds
+    // apart, and a spinning wait (Task.Wait, SemaphoreSlim) burned more CPU per message than the commit itself.
+    private readonly ManualResetEventSlim _work = new(false, spinCount: 0);
     private readonly SqliteConnection _connection;
     private readonly WalCommands _commands;
+    private readonly SqliteCommand _syncFull;
+    private readonly SqliteCommand _syncNormal;
+    private bool _syncing = true;
     private readonly int _maxBatchOperations;
     private readonly TimeProvider _time;
     private readonly Action<IReadOnlyCollection<PartitionKey>> _onPartitionsWoken;
@@ -28,6 +39,7 @@ internal sealed partial class WalWriter : IDisposable
     private readonly ILogger _logger;
     private readonly Thread _thread;
     private long _transactions;
+    private long _syncedTransactions;
     private long _operations;
 
     public WalWriter(
@@ -40,6 +52,8 @@ internal sealed partial class WalWriter : IDisposable
     {
         _connection = database.Open();
         _commands = new WalCommands(_connection);
+        _syncFull = Pragma("PRAGMA synchronous=FULL");
+        _syncNormal = Pragma("PRAGMA synchronous=NORMAL");
         _maxBatchOperations = maxBatchOperations;
         _time = time;
         _onPartitionsWoken = onPartitionsWoken;
@@ -52,6 +66,9 @@ internal sealed partial class WalWriter : IDisposable
     /// <summary>Transactions committed since start.</summary>
     public long Transactions => Interlocked.Read(ref _transactions);
 
+    /// <summary>Of <see cref="Transactions"/>, those that synced the log to disk before they completed.</summary>
+    public long SyncedTransactions => Interlocked.Read(ref _syncedTransactions);
+
     /// <summary>Operations committed since start.</summary>
     public long Operations => Interlocked.Read(ref _operations);
 
@@ -63,6 +80,10 @@ internal sealed partial class WalWriter : IDisposable
             operation.Error = new ObjectDisposedException(nameof(WalWriter), "The WAL writer has stopped.");
             operation.Settle();
         }
+        else
+        {
+            _work.Set();
+        }
 
         return operation.Task;
     }
@@ -71,9 +92,13 @@ internal sealed partial class WalWriter : IDisposable
     public void Dispose()
     {
         _queue.Writer.TryComplete();
+        _work.Set();
         _thread.Join();
         _commands.Dispose();
+        _syncFull.Dispose();
+        _syncNormal.Dispose();
         _connection.Dispose();
+        _work.Dispose();
     }
 
     private void Run()
@@ -92,10 +117,57 @@ internal sealed partial class WalWriter : IDisposable
         }
     }
 
+    /// <returns>False once the queue is completed and empty.</returns>
     private bool WaitForWork()
     {
-        var wait = _queue.Reader.WaitToReadAsync();
-        return wait.IsCompletedSuccessfully ? wait.Result : wait.AsTask().GetAwaiter().GetResult();
+        while (!_queue.Reader.TryPeek(out _))
+        {
+            if (_queue.Reader.Completion.IsCompleted)
+            {
+                return false;
+            }
+
+            // Reset, then look again: an operation submitted between the look and the reset has set the event already.
+            _work.Reset();
+            if (_queue.Reader.TryPeek(out _) || _queue.Reader.Completion.IsCompleted)
+            {
+                continue;
+            }
+
+            _work.Wait();
+        }
+
+        return true;
+    }
+
+    private SqliteCommand Pragma(string sql)
+    {
+        var command = _connection.CreateCommand();
+        command.CommandText = sql;
+        return command;
+    }
+
+    /// <summary>Sets the connection's sync level for the next commit, when it differs from the last one's.</summary>
+    private void SyncNextCommit(bool sync)
+    {
+        if (sync != _syncing)
+        {
+            (sync ? _syncFull : _syncNormal).ExecuteNonQuery();
+            _syncing = sync;
+        }
+    }
+
+    private static bool AnyMustBeDurable(List<WalOperation> batch)
+    {
+        foreach (var operation in batch)
+        {
+            if (operation.MustBeDurable)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>
@@ -108,8 +180,10 @@ internal sealed partial class WalWriter : IDisposable
     {
         var nowMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
         var started = Stopwatch.GetTimestamp();
+        var sync = AnyMustBeDurable(batch);
         try
         {
+            SyncNextCommit(sync);
             if (!TryCommit(batch, nowMs, isolateOperations: false))
             {
                 TryCommit(batch, nowMs, isolateOperations: true);
@@ -129,6 +203,11 @@ internal sealed partial class WalWriter : IDisposable
 
         var duration = Stopwatch.GetElapsedTime(started);
         Interlocked.Increment(ref _transactions);
+        if (sync)
+        {
+            Interlocked.Increment(ref _syncedTransactions);
+        }
+
         Interlocked.Add(ref _operations, batch.Count);
         _metrics.GroupCommitted(batch.Count, duration);
         foreach (var operation in batch)

@@ -13,6 +13,13 @@ internal abstract class PostgreSqlWalOperation
     /// <summary>How this operation changed the counts (valid after <see cref="ReadAsync"/>).</summary>
     public WalCounts Delta { get; protected set; }
 
+    /// <summary>
+    /// Whether the caller relies on the operation surviving a crash of the server once its task completes (see
+    /// <see cref="WalOperation.MustBeDurable"/>). A transaction with no such operation commits with
+    /// <c>synchronous_commit = off</c>: PostgreSQL flushes it with the next synchronous commit, in order.
+    /// </summary>
+    public bool MustBeDurable { get; init; } = true;
+
     /// <summary>False for the writer's own bookkeeping, which is not counted as a transaction of work.</summary>
     public virtual bool IsWork => true;
 

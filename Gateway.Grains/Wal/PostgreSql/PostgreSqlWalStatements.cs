@@ -178,7 +178,7 @@ internal static class PostgreSqlWalStatements
             }
 
             return (records, new WalCounts(-records.Count, records.Count, 0, 0, 0));
-        });
+        }) { MustBeDurable = false };
 
     public static PostgreSqlWalCall<int> AckCall(IReadOnlyList<WalRecord> records) => new(
         (commands, now) => commands.Add(Command(Ack, LongArray(records.Select(record => record.DeliveryId)), Long(now))),
@@ -188,7 +188,7 @@ internal static class PostgreSqlWalStatements
             var changed = await ReadIdsAsync(await results.NextAsync().ConfigureAwait(false)).ConfigureAwait(false);
             var bytes = records.Where(record => changed.Contains(record.DeliveryId)).Sum(record => (long)record.Payload.Length);
             return (changed.Count, new WalCounts(0, -changed.Count, changed.Count, 0, -bytes));
-        });
+        }) { MustBeDurable = false };
 
     public static PostgreSqlWalCall<int> FailCall(IReadOnlyList<WalRecord> records, DeliveryFailure failure) => new(
         (commands, now) => commands.Add(Command(Fail,
@@ -219,7 +219,7 @@ internal static class PostgreSqlWalStatements
 
             var deadBytes = records.Where(record => dead.Contains(record.DeliveryId)).Sum(record => (long)record.Payload.Length);
             return (dead.Count, new WalCounts(requeued, -(requeued + dead.Count), 0, dead.Count, -deadBytes));
-        });
+        }) { MustBeDurable = false };
 
     public static PostgreSqlWalCall<int> RecoverCall(PartitionKey partition, long? leaseholder) => new(
         (commands, now) => commands.Add(Command(Recover, Text(partition.Sink), Int(partition.Partition), Long(now), Leaseholder(leaseholder))),
@@ -227,7 +227,7 @@ internal static class PostgreSqlWalStatements
         {
             var recovered = await DrainAsync(await results.NextAsync().ConfigureAwait(false)).ConfigureAwait(false);
             return (recovered, new WalCounts(recovered, -recovered, 0, 0, 0));
-        });
+        }) { MustBeDurable = false };
 
     // The claim's row lock is held to the commit, so a lease by the earlier holder on another node waits for it.
     public static PostgreSqlWalCall<int> ClaimCall(PartitionKey partition, long leaseholder) => new(
@@ -250,7 +250,7 @@ internal static class PostgreSqlWalStatements
         {
             var deleted = (int)await ReadScalarAsync(await results.NextAsync().ConfigureAwait(false)).ConfigureAwait(false);
             return (deleted, new WalCounts(0, 0, -deleted, 0, 0));
-        });
+        }) { MustBeDurable = false };
 
     public static PostgreSqlWalCall<long> ProbeCall(string node) => new(
         (commands, now) => commands.Add(Command(Probe, Text(node), Long(now))),

@@ -217,6 +217,7 @@ public sealed class PostgreSqlWalStore : IOpenableWalStore
             _writer?.Operations ?? 0,
             Interlocked.Read(ref _appendedMessages))
         {
+            SyncedTransactions = _writer?.SyncedTransactions ?? 0,
             EnqueuedRecords = totals.Enqueued,
             InFlightRecords = totals.InFlight,
             AckedRecords = totals.Acked,

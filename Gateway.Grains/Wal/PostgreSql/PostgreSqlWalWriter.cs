@@ -29,6 +29,7 @@ internal sealed partial class PostgreSqlWalWriter : IAsyncDisposable
     private readonly Task _loop;
     private StrongBox<WalCounts> _totals = new();
     private long _transactions;
+    private long _syncedTransactions;
     private long _operations;
 
     public PostgreSqlWalWriter(
@@ -55,6 +56,9 @@ internal sealed partial class PostgreSqlWalWriter : IAsyncDisposable
 
     /// <summary>Transactions of work this node committed since start.</summary>
     public long Transactions => Interlocked.Read(ref _transactions);
+
+    /// <summary>Of <see cref="Transactions"/>, those committed synchronously (one of their operations had to be durable).</summary>
+    public long SyncedTransactions => Interlocked.Read(ref _syncedTransactions);
 
     /// <summary>Operations those transactions carried.</summary>
     public long Operations => Interlocked.Read(ref _operations);
@@ -137,6 +141,12 @@ internal sealed partial class PostgreSqlWalWriter : IAsyncDisposable
         var nowMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
         await using var connection = await _database.DataSource.OpenConnectionAsync().ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync().ConfigureAwait(false);
+        if (!AnyMustBeDurable(batch))
+        {
+            await using var asynchronous = new NpgsqlCommand("SET LOCAL synchronous_commit = off", connection, transaction);
+            await asynchronous.ExecuteNonQueryAsync().ConfigureAwait(false);
+        }
+
         var delta = default(WalCounts);
         await using (var statements = new NpgsqlBatch(connection, transaction))
         {
@@ -183,6 +193,11 @@ internal sealed partial class PostgreSqlWalWriter : IAsyncDisposable
         if (work > 0)
         {
             Interlocked.Increment(ref _transactions);
+            if (AnyMustBeDurable(batch))
+            {
+                Interlocked.Increment(ref _syncedTransactions);
+            }
+
             Interlocked.Add(ref _operations, work);
             _metrics.GroupCommitted(work, duration);
         }
@@ -192,6 +207,19 @@ internal sealed partial class PostgreSqlWalWriter : IAsyncDisposable
             operation.Complete();
             operation.AddWokenPartitions(woken);
         }
+    }
+
+    private static bool AnyMustBeDurable(List<PostgreSqlWalOperation> batch)
+    {
+        foreach (var operation in batch)
+        {
+            if (operation.MustBeDurable)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private void Failed(List<PostgreSqlWalOperation> batch, Exception error)

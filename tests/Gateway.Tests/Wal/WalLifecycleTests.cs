@@ -242,6 +242,42 @@ public abstract class WalLifecycleTests
     }
 
     [Fact]
+    public async Task Only_what_a_caller_was_promised_syncs_egress_bookkeeping_commits_without_a_sync_of_its_own()
+    {
+        using var wal = Open();
+        long Synced() => wal.Store.GetStatistics().SyncedTransactions;
+        long Transactions() => wal.Store.GetStatistics().Transactions;
+        var now = DateTimeOffset.UtcNow;
+        await wal.Store.AppendAsync(WalFixture.Append("a", 1, 4, Partition));
+        var (synced, transactions) = (Synced(), Transactions());
+        Assert.True(synced >= 1, "an append is acknowledged to its device next: its commit must sync");
+
+        // Losing any of these to a power cut only sends records again.
+        var leased = await wal.Store.LeaseAsync(Partition, 2);
+        await wal.Store.FailAsync(leased, new DeliveryFailure("HTTP 503", Permanent: false, now, MaxAttempts: 10, DeadIfReceivedBefore: now.AddDays(-1)));
+        await wal.Store.AckAsync(await wal.Store.LeaseAsync(Partition, 4));
+        await wal.Store.LeaseAsync(Partition, 4);
+        await wal.Store.RecoverInFlightAsync(Partition);
+        await wal.Store.CompactAsync(now.AddDays(1), 100);
+        Assert.True(Transactions() >= transactions + 6, $"{Transactions() - transactions} commits for six egress steps");
+        Assert.Equal(synced, Synced());
+
+        // A promise rests on each of these.
+        await wal.Store.AppendAsync(WalFixture.Append("a", 5, 1, Partition));
+        Assert.Equal(synced + 1, Synced());
+        await wal.Store.ClaimAsync(Partition, leaseholder: 7);
+        Assert.Equal(synced + 2, Synced());
+        await wal.Store.ProbeWriteAsync();
+        Assert.Equal(synced + 3, Synced());
+
+        // Committed, synced or not: a restart (the OS keeps what a killed process wrote) reads every step back,
+        // down to the compaction of the four acked records.
+        wal.Reopen();
+        Assert.Equal(1, wal.Scalar("SELECT count(*) FROM wal_delivery"));
+        Assert.Equal(1, wal.CountDeliveries("file", DeliveryState.Enqueued));
+    }
+
+    [Fact]
     public async Task A_write_probe_commits_through_the_writer()
     {
         using var wal = Open();
