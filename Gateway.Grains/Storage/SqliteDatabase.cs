@@ -8,6 +8,23 @@ public sealed class SqliteDatabase
     /// <summary>File name of the database inside the data folder.</summary>
     public const string FileName = "gateway.db";
 
+    /// <summary>
+    /// Page size of a database this gateway creates (a file made before keeps its own). A commit writes each page it
+    /// touches to the journal whole, and an append touches about six: with 1 KiB pages that is a quarter of the
+    /// flash writes of SQLite's 4 KiB default, for rows of a few hundred bytes.
+    /// </summary>
+    public const int PageSize = 1024;
+
+    /// <summary>
+    /// Journal pages after which a commit checkpoints them into the database file (SQLite's default is 1,000). The
+    /// same hot pages (the tails of the message and delivery tables) are committed again and again; a longer
+    /// journal writes each of them to the database file once per checkpoint instead of once per 1,000 pages.
+    /// </summary>
+    public const int AutoCheckpointPages = 4096;
+
+    /// <summary>Bytes the journal is cut back to after a checkpoint, when a burst has grown it beyond.</summary>
+    public const long JournalSizeLimitBytes = 16L * 1024 * 1024;
+
     /// <summary>Creates the description of the database inside <paramref name="dataPath"/> (created if missing).</summary>
     public SqliteDatabase(string dataPath)
     {
@@ -37,14 +54,17 @@ public sealed class SqliteDatabase
     /// <summary>
     /// Opens a connection with the settings durability depends on: WAL journal (readers never block the
     /// writer), synchronous=FULL (a commit survives a power cut), and a busy timeout so that Orleans'
-    /// own writes and the WAL writer queue for the write lock instead of failing.
+    /// own writes and the WAL writer queue for the write lock instead of failing; and those that spare the
+    /// flash (<see cref="PageSize"/>, <see cref="AutoCheckpointPages"/>, <see cref="JournalSizeLimitBytes"/>).
     /// </summary>
     public SqliteConnection Open()
     {
         var connection = new SqliteConnection(ConnectionString);
         connection.Open();
         using var pragma = connection.CreateCommand();
-        pragma.CommandText = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=30000;";
+        // page_size first: it takes effect only while the file is still empty, and is ignored after.
+        pragma.CommandText = $"PRAGMA page_size={PageSize}; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=30000; " +
+            $"PRAGMA wal_autocheckpoint={AutoCheckpointPages}; PRAGMA journal_size_limit={JournalSizeLimitBytes};";
         pragma.ExecuteNonQuery();
         return connection;
     }
