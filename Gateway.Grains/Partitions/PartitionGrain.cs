@@ -33,6 +33,7 @@ public sealed partial class PartitionGrain(
     private PartitionKey _key;
     private ISink? _sink;
     private IGrainTimer? _sendTimer;
+    private DateTimeOffset? _sendDueAt;
     private DateTimeOffset? _retryAt;
     private int _consecutiveFailures;
     private long _delivered;
@@ -82,7 +83,7 @@ public sealed partial class PartitionGrain(
         // During a backoff the retry timer decides; waking early would hammer a failing sink.
         if (_sink is not null && _retryAt is null)
         {
-            ScheduleSend(TimeSpan.Zero);
+            ScheduleLingeringSend();
         }
 
         return Task.CompletedTask;
@@ -142,9 +143,23 @@ public sealed partial class PartitionGrain(
         await WakeAsync();
     }
 
+    /// <summary>Sends at the next tick of the <see cref="LingerGrid"/>, unless a send is due sooner.</summary>
+    private void ScheduleLingeringSend()
+    {
+        var now = time.GetUtcNow();
+        var due = LingerGrid.UntilNextTick(now, _options.Linger);
+        if (_sendDueAt is { } scheduled && scheduled <= now + due)
+        {
+            return;
+        }
+
+        ScheduleSend(due);
+    }
+
     private void ScheduleSend(TimeSpan dueTime)
     {
         _idle = false;
+        _sendDueAt = time.GetUtcNow() + dueTime;
         if (_sendTimer is null)
         {
             _sendTimer = this.RegisterGrainTimer(SendNextBatchAsync, new GrainTimerCreationOptions(dueTime, Timeout.InfiniteTimeSpan) { KeepAlive = true });
@@ -157,6 +172,7 @@ public sealed partial class PartitionGrain(
 
     private async Task SendNextBatchAsync(CancellationToken cancellationToken)
     {
+        _sendDueAt = null;
         // Paused: lease nothing, so the records wait in the WAL; SetPausedAsync(false) schedules the next send.
         if (_paused)
         {
@@ -232,7 +248,8 @@ public sealed partial class PartitionGrain(
     {
         // A retry takes exactly the records that failed (they are back at the head of the queue), so the
         // batch, and with it the sink's idempotency key, is the same on every attempt.
-        var batch = await wal.LeaseAsync(_key, _retryBatchSize ?? _options.BatchSize, _leaseholder);
+        var limit = _retryBatchSize ?? _options.BatchSize;
+        var batch = await wal.LeaseAsync(_key, limit, _leaseholder);
         if (batch.Count == 0)
         {
             StopBackingOff();
@@ -260,7 +277,18 @@ public sealed partial class PartitionGrain(
             _delivered += batch.Count;
             _consecutiveFailures = 0;
             StopBackingOff();
-            ScheduleSend(TimeSpan.Zero);
+            if (batch.Count == limit)
+            {
+                // A full batch: more may be waiting.
+                ScheduleSend(TimeSpan.Zero);
+            }
+            else
+            {
+                // The lease took everything committed before it. A record committed since has its wake-up queued
+                // behind this turn (timer turns do not interleave with calls), so no look is needed until then.
+                _idle = true;
+            }
+
             return (true, result.Outcome);
         }
 

@@ -8,7 +8,7 @@ namespace Gateway.Sinks;
 
 /// <summary>
 /// Appends records as newline-delimited JSON to files in a folder, each batch written through to disk
-/// (O_DSYNC) before it counts as delivered. A new file is started at each start and whenever the current
+/// (O_DSYNC) before it counts as delivered; batches of several partitions that arrive together share one write. A new file is started at each start and whenever the current
 /// one would pass its size limit, so a torn line can only ever be the last line of a file.
 /// </summary>
 public sealed class FileSink : ISink, IDisposable
@@ -21,11 +21,13 @@ public sealed class FileSink : ISink, IDisposable
 
     private static readonly byte[] NewLine = "\n"u8.ToArray();
     private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private readonly List<PendingWrite> _waiting = [];
     private readonly ArrayBufferWriter<byte> _buffer = new(64 * 1024);
     private readonly string _folder;
     private readonly long _maxFileBytes;
     private SafeFileHandle? _file;
     private long _fileLength;
+    private long _writes;
     private int _fileNumber;
 
     /// <summary>Creates a sink writing under <paramref name="folder"/> (created if missing).</summary>
@@ -44,27 +46,93 @@ public sealed class FileSink : ISink, IDisposable
     /// <summary>The folder the files are written to.</summary>
     public string Folder => _folder;
 
+    /// <summary>Writes (each synced) since start; fewer than the batches delivered when partitions deliver together.</summary>
+    public long Writes => Interlocked.Read(ref _writes);
+
     /// <inheritdoc />
     public async Task<DeliveryResult> DeliverAsync(IReadOnlyList<WalRecord> batch, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        // Partitions of one sink share its file; each batch is written whole, so lines never interleave.
-        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        // Partitions of one sink share its file. Batches that arrive while a write is under way are written
+        // together by the next writer, in one write and so one sync; each batch is written whole, so lines never
+        // interleave, and a batch counts as delivered only after the write that holds it is on disk.
+        var write = new PendingWrite(batch);
+        lock (_waiting)
+        {
+            _waiting.Add(write);
+        }
+
         try
         {
-            Serialize(batch);
+            await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            lock (_waiting)
+            {
+                if (_waiting.Remove(write))
+                {
+                    throw;
+                }
+            }
+
+            // Another caller's write has taken the batch: its outcome is this batch's.
+            await write.Done.Task.ConfigureAwait(false);
+            return DeliveryResult.Delivered;
+        }
+
+        try
+        {
+            if (!write.Done.Task.IsCompleted)
+            {
+                await WriteWaitingAsync().ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+
+        await write.Done.Task.ConfigureAwait(false);
+        return DeliveryResult.Delivered;
+    }
+
+    /// <summary>Writes every waiting batch (this caller's among them) and settles each.</summary>
+    private async Task WriteWaitingAsync()
+    {
+        List<PendingWrite> group;
+        lock (_waiting)
+        {
+            group = [.. _waiting];
+            _waiting.Clear();
+        }
+
+        try
+        {
+            Serialize(group);
             if (_file is null || (_fileLength > 0 && _fileLength + _buffer.WrittenCount > _maxFileBytes))
             {
                 StartNewFile();
             }
 
-            await RandomAccess.WriteAsync(_file!, _buffer.WrittenMemory, _fileLength, cancellationToken).ConfigureAwait(false);
+            // Not cancellable once begun: the group holds other callers' batches, and a write cut short would tear them.
+            await RandomAccess.WriteAsync(_file!, _buffer.WrittenMemory, _fileLength, CancellationToken.None).ConfigureAwait(false);
             _fileLength += _buffer.WrittenCount;
-            return DeliveryResult.Delivered;
+            Interlocked.Increment(ref _writes);
         }
-        finally
+        catch (Exception error)
         {
-            _writeLock.Release();
+            foreach (var write in group)
+            {
+                write.Done.TrySetException(error);
+            }
+
+            return;
+        }
+
+        foreach (var write in group)
+        {
+            write.Done.TrySetResult();
         }
     }
 
@@ -75,17 +143,29 @@ public sealed class FileSink : ISink, IDisposable
         _writeLock.Dispose();
     }
 
-    private void Serialize(IReadOnlyList<WalRecord> batch)
+    private void Serialize(List<PendingWrite> group)
     {
         _buffer.ResetWrittenCount();
         using var writer = new Utf8JsonWriter(_buffer);
-        foreach (var record in batch)
+        foreach (var write in group)
         {
-            TelemetryRecordJson.Write(writer, record);
-            writer.Flush();
-            _buffer.Write(NewLine);
-            writer.Reset(_buffer);
+            foreach (var record in write.Batch)
+            {
+                TelemetryRecordJson.Write(writer, record);
+                writer.Flush();
+                _buffer.Write(NewLine);
+                writer.Reset(_buffer);
+            }
         }
+    }
+
+    /// <summary>A batch waiting for the write that takes it, and that write's outcome.</summary>
+    private sealed class PendingWrite(IReadOnlyList<WalRecord> batch)
+    {
+        public IReadOnlyList<WalRecord> Batch { get; } = batch;
+
+        // Settled by whichever caller writes the group; continuations run on their own, not inside that write.
+        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
     private void StartNewFile()

@@ -64,4 +64,33 @@ public sealed class FileSinkTests
 
         Assert.Equal(2, Directory.GetFiles(directory.Path, "*.ndjson").Length);
     }
+
+    [Fact]
+    public async Task Batches_that_partitions_deliver_together_share_a_write_and_each_lands_whole()
+    {
+        using var directory = new TempDirectory();
+        using var sink = new FileSink("file", directory.Path, maxFileBytes: 64 * 1024 * 1024);
+        const int batches = 16, perBatch = 20;
+        // The first batch is large, so its synced write is still running while the others arrive behind it.
+        var padding = new string('x', 64 * 1024);
+        string Payload(int batch, int n) => batch == 0 ? $$"""{"pad":"{{padding}}"}""" : $$"""{"n":{{n}}}""";
+        var deliveries = Enumerable.Range(0, batches)
+            .Select(batch => sink.DeliverAsync(
+                Enumerable.Range(batch * perBatch, perBatch).Select(n => Record(n, Payload(batch, n))).ToList(), CancellationToken.None))
+            .ToList();
+
+        var results = await Task.WhenAll(deliveries);
+
+        Assert.All(results, result => Assert.Equal(DeliveryOutcome.Delivered, result.Outcome));
+        Assert.True(sink.Writes < batches, $"{sink.Writes} writes for {batches} batches delivered together");
+        var sequences = SinkFiles.Read(directory.Path).Select(line => line.Sequence).ToList();
+        Assert.Equal(batches * perBatch, sequences.Count);
+        // Each batch's lines are contiguous and in order, whichever write carried it.
+        for (var i = 0; i < sequences.Count; i += perBatch)
+        {
+            var first = sequences[i];
+            Assert.Equal(0, first % perBatch);
+            Assert.Equal(Enumerable.Range(0, perBatch).Select(n => first + n), sequences.Skip(i).Take(perBatch));
+        }
+    }
 }
