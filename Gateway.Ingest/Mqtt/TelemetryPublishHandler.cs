@@ -35,6 +35,7 @@ public sealed partial class TelemetryPublishHandler(
 
     private const int MaxTraceParentLength = 256;
     private const int MaxDeviceMessageIdLength = 256;
+    private readonly GrainReferences<IDeviceGrain> _devices = new(grains);
 
     /// <summary>Set by the hosting service: closes a connection with an MQTT 5 DISCONNECT reason code.</summary>
     internal Func<string, MqttDisconnectReasonCode, string, Task>? Disconnect { get; set; }
@@ -98,7 +99,7 @@ public sealed partial class TelemetryPublishHandler(
         AcceptResult result;
         try
         {
-            result = await grains.GetGrain<IDeviceGrain>(deviceId).AcceptAsync([incoming]);
+            result = await _devices.Get(deviceId).AcceptAsync([incoming]);
         }
         catch (Exception error)
         {
