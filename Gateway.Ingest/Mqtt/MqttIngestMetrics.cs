@@ -17,6 +17,8 @@ public sealed class MqttIngestMetrics : IDisposable
     private readonly Counter<long> _refused;
     private readonly Counter<long> _connectionsRefused;
     private readonly ConcurrentDictionary<string, StrongBox> _totals = new(StringComparer.Ordinal);
+    private long _openPlaintext;
+    private long _openTls;
 
     public MqttIngestMetrics(IMeterFactory meters)
     {
@@ -25,7 +27,22 @@ public sealed class MqttIngestMetrics : IDisposable
         _accepted = _meter.CreateCounter<long>("gateway.mqtt.messages.accepted", "{message}", "PUBLISH packets stored (QoS 1 acknowledged after commit).");
         _refused = _meter.CreateCounter<long>("gateway.mqtt.messages.refused", "{message}", "PUBLISH packets not stored, by reason.");
         _connectionsRefused = _meter.CreateCounter<long>("gateway.mqtt.connections.refused", "{connection}", "Connections refused, by reason.");
+        _meter.CreateObservableUpDownCounter("gateway.mqtt.connections.open", () => (Measurement<long>[])
+            [
+                new(Interlocked.Read(ref _openPlaintext), new KeyValuePair<string, object?>("listener", "plaintext")),
+                new(Interlocked.Read(ref _openTls), new KeyValuePair<string, object?>("listener", "tls")),
+            ], "{connection}",
+            "TCP connections the MQTT listeners hold, from accept to close (also those that have not sent CONNECT or finished their TLS handshake), by listener.");
     }
+
+    /// <summary>TCP connections the plaintext or the TLS listener holds now (admitted under the connection cap, not yet closed).</summary>
+    public long OpenConnections(bool tls) => Interlocked.Read(ref tls ? ref _openTls : ref _openPlaintext);
+
+    /// <summary>A connection admitted under the cap.</summary>
+    public void ConnectionOpened(bool tls) => Interlocked.Increment(ref tls ? ref _openTls : ref _openPlaintext);
+
+    /// <summary>An admitted connection closed.</summary>
+    public void ConnectionClosed(bool tls) => Interlocked.Decrement(ref tls ? ref _openTls : ref _openPlaintext);
 
     /// <summary>A stored message.</summary>
     public void Accepted(int qos)

@@ -130,6 +130,7 @@ internal sealed partial class GuardedMqttListener(
                 continue;
             }
 
+            metrics.ConnectionOpened(endpoint.Certificate is not null);
             _ = Task.Run(() => ServeAsync(client, endpoint, stopping), CancellationToken.None);
         }
     }
@@ -191,6 +192,7 @@ internal sealed partial class GuardedMqttListener(
 
             client.Dispose();
             Interlocked.Decrement(ref _openConnections);
+            metrics.ConnectionClosed(endpoint.Certificate is not null);
         }
     }
 
@@ -211,8 +213,10 @@ internal sealed partial class GuardedMqttListener(
             }, deadline.Token).ConfigureAwait(false);
             return null;
         }
-        catch (OperationCanceledException) when (!stopping.IsCancellationRequested)
+        catch (Exception) when (deadline.IsCancellationRequested && !stopping.IsCancellationRequested)
         {
+            // Whatever the handshake ended with once its deadline had passed (a cancelled read, or the EOF or reset a
+            // cancelled read can turn into under load), the peer ran out of time.
             return "tls-handshake-timeout";
         }
         catch (Exception error) when (error is AuthenticationException or IOException)

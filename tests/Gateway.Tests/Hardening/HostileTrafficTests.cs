@@ -16,6 +16,8 @@ namespace Gateway.Tests.Hardening;
 public sealed class HostileTrafficTests(HostileGatewayFixture fixture) : IClassFixture<HostileGatewayFixture>
 {
     private const string MqttRefusals = "gateway_mqtt_connections_refused_total";
+    private const string OpenConnections = "gateway_mqtt_connections_open";
+    private const string OnTls = "listener=\"tls\"";
     private static readonly TimeSpan CloseTimeout = TimeSpan.FromSeconds(15);
 
     private GatewayProcess Gateway => fixture.Gateway;
@@ -155,11 +157,16 @@ public sealed class HostileTrafficTests(HostileGatewayFixture fixture) : IClassF
         var connections = new List<RawConnection>();
         try
         {
-            // TLS first, inside the limit: these must meet the handshake deadline, not the connection cap.
+            // TLS first, inside the limit: these must meet the handshake deadline, not the connection cap. The two
+            // listeners accept on their own loops, so the flood waits until the TLS listener holds all five: else,
+            // on a busy machine, the flood could take the last slots first and a TLS connection meet the cap instead.
+            await Eventually.TrueAsync(async () => await fixture.MetricAsync(OpenConnections, OnTls) == 0, "no TLS connection of an earlier test still open");
             for (var i = 0; i < 5; i++)
             {
                 connections.Add(await RawConnection.OpenAsync("127.0.0.7", fixture.TlsPort));
             }
+
+            await fixture.AssertMetricReachesAsync(OpenConnections, OnTls, 5);
 
             for (var i = 0; i < flood; i++)
             {
