@@ -6,16 +6,19 @@
 # persistence on. Per row and server: CPU per message, bytes written to storage per message (/proc/<pid>/io
 # write_bytes, the file sink's writes included), fsync + fdatasync calls per message (perf tracepoints), PUBACK
 # p50/p99; then idle CPU with no device and with 1,000 connected silent devices. Prints one markdown table.
-#   benchmarks/footprint.sh                    every row (about 8 minutes)
+#   benchmarks/footprint.sh                    every row (about 10 minutes)
 #   benchmarks/footprint.sh 100x1 idle         or some of: 100x1 1000x1 flat idle
 #   --warmup S (10)  --seconds S (20)  --no-build  --servers "gateway mqttnet mosquitto"
+#   --idle-warmup S (60): how long a server idles before its idle CPU is measured. A gateway's first minute is the JIT
+#                    compiling what start-up ran (most of its CPU at 10 s); a Pi idles for hours
 #   KEY=VALUE ...    extra settings for the gateway's environment, for A/B runs
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-warmup=10 seconds=20 build=1 rows=() servers="gateway mqttnet mosquitto" env=()
+warmup=10 idle_warmup=60 seconds=20 build=1 rows=() servers="gateway mqttnet mosquitto" env=()
 while (( $# )); do
     case $1 in
         --warmup) warmup=$2; shift 2 ;;
+        --idle-warmup) idle_warmup=$2; shift 2 ;;
         --seconds) seconds=$2; shift 2 ;;
         --no-build) build=0; shift ;;
         --servers) servers=$2; shift 2 ;;
@@ -113,7 +116,7 @@ idle_row() {
     for server in $servers; do
         log "idle: $server, no device"
         start_server "$server"
-        sleep "$warmup"
+        sleep "$idle_warmup"
         local t0 t1 hz
         hz=$(getconf CLK_TCK)
         t0=$(awk '{ print $14 + $15 }' "/proc/$server_pid/stat")
@@ -140,7 +143,7 @@ for row in "${rows[@]}"; do
     esac
 done
 
-echo "Run of $(date -u '+%F %H:%M') UTC: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), nproc $(nproc), warm-up $warmup s, measured $seconds s${env:+, gateway settings: ${env[*]}}"
+echo "Run of $(date -u '+%F %H:%M') UTC: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), nproc $(nproc), warm-up $warmup s (idle $idle_warmup s), measured $seconds s${env:+, gateway settings: ${env[*]}}"
 echo
 echo "| load | server | msgs/s | CPU µs/msg | idle CPU | KiB written/msg | syncs/msg | PUBACK p50 ms | p99 ms | load generator µs/msg |"
 echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
