@@ -16,6 +16,12 @@ internal abstract class WalOperation
     /// </summary>
     public bool MustBeDurable { get; init; } = true;
 
+    /// <summary>
+    /// Whether the caller submitted from a task scheduler of its own (a grain's), so that its continuation is queued
+    /// there whichever thread settles the operation. Set by the writer at submission.
+    /// </summary>
+    public bool CallerHasScheduler { get; set; }
+
     /// <summary>How many operations the commit that held this one carried (set before completion).</summary>
     public int CommitOperations { get; set; }
 
@@ -46,8 +52,8 @@ internal abstract class WalOperation
 /// <summary>An operation whose caller awaits a result.</summary>
 internal abstract class WalOperation<T> : WalOperation
 {
-    // Continuations run inline with Settle: the writer settles a whole commit in one thread-pool work item
-    // instead of one per operation, and a grain's continuation is only posted to its own scheduler from there.
+    // Continuations run inline with Settle: the writer settles a whole commit in one go (itself or in one thread-pool
+    // work item, see WalWriter), and a grain's continuation is only posted to its own scheduler from there.
     private readonly TaskCompletionSource<T> _completion = new();
     private T? _result;
 

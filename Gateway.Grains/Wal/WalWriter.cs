@@ -20,6 +20,7 @@ namespace Gateway.Wal;
 internal sealed partial class WalWriter : IDisposable
 {
     private const string OperationSavepoint = "op";
+    private const int MaxOperationsSettledOnWriter = 8;
 
     private readonly Channel<WalOperation> _queue =
         Channel.CreateUnbounded<WalOperation>(new UnboundedChannelOptions { SingleReader = true });
@@ -75,6 +76,7 @@ internal sealed partial class WalWriter : IDisposable
     /// <summary>Queues <paramref name="operation"/>; its task completes after the commit that holds it.</summary>
     public Task<T> Submit<T>(WalOperation<T> operation)
     {
+        operation.CallerHasScheduler = TaskScheduler.Current != TaskScheduler.Default;
         if (!_queue.Writer.TryWrite(operation))
         {
             operation.Error = new ObjectDisposedException(nameof(WalWriter), "The WAL writer has stopped.");
@@ -112,7 +114,16 @@ internal sealed partial class WalWriter : IDisposable
             }
 
             var committed = Commit(batch);
-            ThreadPool.UnsafeQueueUserWorkItem(static commit => commit.Settle(), new SettledCommit(batch.ToArray(), committed, this), preferLocal: false);
+            var settled = new SettledCommit(batch.ToArray(), committed, this);
+            if (SettlesOnWriter(batch))
+            {
+                settled.Settle();
+            }
+            else
+            {
+                ThreadPool.UnsafeQueueUserWorkItem(static commit => commit.Settle(), settled, preferLocal: false);
+            }
+
             batch.Clear();
         }
     }
@@ -259,9 +270,34 @@ internal sealed partial class WalWriter : IDisposable
     }
 
     /// <summary>
-    /// The outcome of one commit, handed to the thread pool in one work item: callers' continuations never run on
-    /// the writer thread, a commit of many operations costs one hand-off instead of one per operation, and the
-    /// grain calls that wake partitions leave the writer free for the next commit.
+    /// Whether the writer settles <paramref name="batch"/> itself instead of handing it to the thread pool: a small
+    /// commit whose callers all awaited from a scheduler of their own (grain code). Their continuations are then only
+    /// queued to that scheduler, never run on the writer thread, so the hand-off would cost a thread wake-up per commit
+    /// (most of the commits at a Pi's rates carry one or two operations) and buy nothing. A large commit is handed off,
+    /// so its many settlements and wake-ups leave the writer free for the next one.
+    /// </summary>
+    private static bool SettlesOnWriter(List<WalOperation> batch)
+    {
+        if (batch.Count > MaxOperationsSettledOnWriter)
+        {
+            return false;
+        }
+
+        foreach (var operation in batch)
+        {
+            if (!operation.CallerHasScheduler)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// The outcome of one commit, settled in one go: by the writer itself (see <see cref="SettlesOnWriter"/>) or in one
+    /// thread-pool work item, so that a caller without a scheduler of its own never continues on the writer thread and a
+    /// commit of many operations costs one hand-off instead of one per operation.
     /// </summary>
     private sealed class SettledCommit(WalOperation[] operations, bool committed, WalWriter writer)
     {

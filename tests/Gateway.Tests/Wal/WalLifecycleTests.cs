@@ -318,6 +318,47 @@ public sealed class SqliteWalLifecycleTests : WalLifecycleTests
     }
 
     [Fact]
+    public async Task A_small_commit_of_callers_with_their_own_scheduler_is_settled_by_the_writer_and_no_other_caller_continues_there()
+    {
+        using var wal = new WalFixture();
+        var grainLike = new ConcurrentExclusiveSchedulerPair().ExclusiveScheduler;
+
+        var fromScheduler = await SettlingThreadAsync(wal, submit => Task.Factory.StartNew(submit, CancellationToken.None, TaskCreationOptions.None, grainLike));
+        var fromPlainCaller = await SettlingThreadAsync(wal, submit => Task.Factory.StartNew(submit, CancellationToken.None, TaskCreationOptions.None, TaskScheduler.Default));
+
+        // A grain's continuation is only queued to its own scheduler, so the writer settles without a thread hand-off;
+        // a caller without one would run its continuation on the writer thread, so its commit goes to the thread pool.
+        Assert.Equal("wal-writer", fromScheduler);
+        Assert.NotEqual("wal-writer", fromPlainCaller);
+    }
+
+    /// <summary>
+    /// The thread that settles one probe, submitted through <paramref name="start"/>: a synchronous continuation runs on
+    /// it. Another connection holds the write lock until the continuation is in place, so the commit cannot finish first.
+    /// </summary>
+    private static async Task<string?> SettlingThreadAsync(WalFixture wal, Func<Func<Task<string?>>, Task<Task<string?>>> start)
+    {
+        using var blocker = new Microsoft.Data.Sqlite.SqliteConnection(wal.Database.ConnectionString);
+        blocker.Open();
+        using (var begin = blocker.CreateCommand())
+        {
+            begin.CommandText = "BEGIN IMMEDIATE";
+            begin.ExecuteNonQuery();
+        }
+
+        var settling = await start(() => wal.Store.ProbeWriteAsync().ContinueWith(
+            _ => Thread.CurrentThread.Name, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default));
+        Assert.False(settling.IsCompleted, "the probe committed while another connection held the write lock");
+        using (var rollback = blocker.CreateCommand())
+        {
+            rollback.CommandText = "ROLLBACK";
+            rollback.ExecuteNonQuery();
+        }
+
+        return await settling;
+    }
+
+    [Fact]
     public void Schema_scripts_apply_once_and_a_second_start_changes_nothing()
     {
         using var directory = new TempDirectory();
