@@ -30,7 +30,7 @@ public sealed class GatewayMetrics
             "Operations (appends, leases, acks, ...) one group commit carried.",
             advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096] });
         _commitDuration = Meter.CreateHistogram("gateway.wal.commit.duration", "s",
-            "Time one group commit took, from BEGIN to the synced COMMIT.",
+            "Time one group commit took, from BEGIN to COMMIT (synced when it held an operation that must be durable).",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5] });
         _commitFailures = Meter.CreateCounter<long>("gateway.wal.commit.failures", "{transaction}",
             "Group commits that failed; none of their operations is durable.");

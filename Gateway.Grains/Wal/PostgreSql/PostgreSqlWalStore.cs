@@ -252,8 +252,9 @@ public sealed class PostgreSqlWalStore : IOpenableWalStore
     public Task<WalStorage> GetStorageAsync() => PostgreSqlWalQueries.GetStorageAsync(_database.DataSource);
 
     /// <summary>Reads the cluster-wide totals now, through the writer (so they follow this node's own commits).</summary>
+    /// <remarks>A read: nothing a caller was promised rests on it, so it never makes its commit wait for a sync.</remarks>
     public Task RefreshTotalsAsync() =>
-        Writer.Submit(new PostgreSqlWalCall<bool>((_, _) => { }, _ => Task.FromResult((true, default(WalCounts))), isWork: false));
+        Writer.Submit(new PostgreSqlWalCall<bool>((_, _) => { }, _ => Task.FromResult((true, default(WalCounts))), isWork: false) { MustBeDurable = false });
 
     /// <summary>Commits what is queued and stops the writer.</summary>
     public void Dispose()
