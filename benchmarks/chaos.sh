@@ -79,7 +79,7 @@ for (( cycle = 1; cycle <= cycles; cycle++ )); do
     kills=$((kills + 1))
     log "cycle $cycle: gateway killed with SIGKILL ($(wc -l < "$work/acked.txt" 2>/dev/null || echo 0) acknowledgements logged so far)"
     case $cycle in
-        5) kill -TERM "$cloud_pid"; wait "$cloud_pid" 2>/dev/null || true; log "cloud receiver stopped"; cloud_outage="stopped at cycle 5" ;;
+        5) kill -TERM "$cloud_pid"; wait "$cloud_pid" 2>/dev/null || true; cloud_pid=""; log "cloud receiver stopped"; cloud_outage="stopped at cycle 5" ;;
         10) start_cloud; log "cloud receiver started"; cloud_outage="$cloud_outage, started again at cycle 10" ;;
     esac
     start
@@ -98,6 +98,11 @@ for (( cycle = 1; cycle <= cycles; cycle++ )); do
         log "disk freed, gateway ready again"
     fi
 done
+
+# A run of fewer than 10 cycles stopped the cloud without reaching the cycle that starts it again: the check needs it up.
+if [[ -z $cloud_pid ]]; then
+    start_cloud; log "cloud receiver started before the final check"; cloud_outage="$cloud_outage, started again after the last cycle"
+fi
 
 log "stopping the load"
 kill -TERM "$load_pid" 2>/dev/null || true
