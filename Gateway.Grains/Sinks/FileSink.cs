@@ -8,8 +8,9 @@ namespace Gateway.Sinks;
 
 /// <summary>
 /// Appends records as newline-delimited JSON to files in a folder, each batch written through to disk
-/// (O_DSYNC) before it counts as delivered; batches of several partitions that arrive together share one write. A new file is started at each start and whenever the current
-/// one would pass its size limit, so a torn line can only ever be the last line of a file.
+/// (O_DSYNC) before it counts as delivered; batches of several partitions that arrive together share one write.
+/// A new file is started at each start and whenever the current one would pass its size limit, so a torn line can
+/// only ever be the last line of a file.
 /// </summary>
 public sealed class FileSink : ISink, IDisposable
 {

@@ -35,9 +35,6 @@ public sealed class MqttIngestMetrics : IDisposable
             "TCP connections the MQTT listeners hold, from accept to close (also those that have not sent CONNECT or finished their TLS handshake), by listener.");
     }
 
-    /// <summary>TCP connections the plaintext or the TLS listener holds now (admitted under the connection cap, not yet closed).</summary>
-    public long OpenConnections(bool tls) => Interlocked.Read(ref tls ? ref _openTls : ref _openPlaintext);
-
     /// <summary>A connection admitted under the cap.</summary>
     public void ConnectionOpened(bool tls) => Interlocked.Increment(ref tls ? ref _openTls : ref _openPlaintext);
 

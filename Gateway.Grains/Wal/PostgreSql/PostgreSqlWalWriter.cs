@@ -108,8 +108,8 @@ internal sealed partial class PostgreSqlWalWriter : IAsyncDisposable
         var started = Stopwatch.GetTimestamp();
         try
         {
-            await ExecuteAsync(batch).ConfigureAwait(false);
-            Committed(batch, woken, Stopwatch.GetElapsedTime(started));
+            var synced = await ExecuteAsync(batch).ConfigureAwait(false);
+            Committed(batch, woken, Stopwatch.GetElapsedTime(started), synced);
         }
         catch (PostgresException error) when (batch.Count > 1 && !IsFatal(error))
         {
@@ -121,8 +121,8 @@ internal sealed partial class PostgreSqlWalWriter : IAsyncDisposable
                 started = Stopwatch.GetTimestamp();
                 try
                 {
-                    await ExecuteAsync([operation]).ConfigureAwait(false);
-                    Committed([operation], woken, Stopwatch.GetElapsedTime(started));
+                    var synced = await ExecuteAsync([operation]).ConfigureAwait(false);
+                    Committed([operation], woken, Stopwatch.GetElapsedTime(started), synced);
                 }
                 catch (Exception single)
                 {
@@ -136,12 +136,14 @@ internal sealed partial class PostgreSqlWalWriter : IAsyncDisposable
         }
     }
 
-    private async Task ExecuteAsync(List<PostgreSqlWalOperation> batch)
+    /// <returns>Whether the transaction committed synchronously (one of its operations had to be durable).</returns>
+    private async Task<bool> ExecuteAsync(List<PostgreSqlWalOperation> batch)
     {
         var nowMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
         await using var connection = await _database.DataSource.OpenConnectionAsync().ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync().ConfigureAwait(false);
-        if (!AnyMustBeDurable(batch))
+        var synchronous = AnyMustBeDurable(batch);
+        if (!synchronous)
         {
             await using var asynchronous = new NpgsqlCommand("SET LOCAL synchronous_commit = off", connection, transaction);
             await asynchronous.ExecuteNonQueryAsync().ConfigureAwait(false);
@@ -180,9 +182,10 @@ internal sealed partial class PostgreSqlWalWriter : IAsyncDisposable
         counts.Complete();
         // Replaced whole, so a reader never sees half of one commit's totals and half of another's.
         Volatile.Write(ref _totals, new StrongBox<WalCounts>(await counts.Task.ConfigureAwait(false)));
+        return synchronous;
     }
 
-    private void Committed(List<PostgreSqlWalOperation> batch, HashSet<PartitionKey> woken, TimeSpan duration)
+    private void Committed(List<PostgreSqlWalOperation> batch, HashSet<PartitionKey> woken, TimeSpan duration, bool synced)
     {
         var work = 0;
         foreach (var operation in batch)
@@ -193,7 +196,7 @@ internal sealed partial class PostgreSqlWalWriter : IAsyncDisposable
         if (work > 0)
         {
             Interlocked.Increment(ref _transactions);
-            if (AnyMustBeDurable(batch))
+            if (synced)
             {
                 Interlocked.Increment(ref _syncedTransactions);
             }
