@@ -30,7 +30,6 @@ cleanup() {
     echo "logs and data kept in $work" >&2
 }
 trap cleanup EXIT
-log() { echo "[$(date +%T)] $*" >&2; }
 
 (( build )) && build_release
 mkdir -p "$data"

@@ -32,10 +32,7 @@ done
 work=$(mktemp -d /tmp/gateway-footprint.XXXXXX)
 # shellcheck source=benchmarks/lib.sh
 source "$repo/benchmarks/lib.sh"
-pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-log() { echo "[$(date +%T)] $*" >&2; }
+trap stop_servers_and_remove_work EXIT
 
 (( build )) && build_release
 

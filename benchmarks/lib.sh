@@ -1,4 +1,4 @@
-# Shared by proof.sh and chaos.sh: build once, free loopback ports, start the gateway and wait for /readyz.
+# Shared by the benchmark scripts: build once, free loopback ports, start the gateway and wait for /readyz, log, clean up.
 # Source it; it expects $repo (the repository root) and $work (a scratch folder) to be set.
 
 gateway_dll() { echo "$repo/Gateway.Silo/bin/Release/net10.0/Gateway.Silo.dll"; }
@@ -44,3 +44,10 @@ rss_mb() { awk '/^VmRSS:/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
 
 # json_field <json line> <field>: one field of the load generator's summary line.
 json_field() { python3 -c 'import json,sys; v=json.loads(sys.argv[1]).get(sys.argv[2]); print("-" if v is None else v)' "$1" "$2"; }
+
+# Progress lines on stderr, stamped with the time.
+log() { echo "[$(date +%T)] $*" >&2; }
+
+# For `trap stop_servers_and_remove_work EXIT` in a script that puts every server it starts in $pids.
+pids=()
+stop_servers_and_remove_work() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }

@@ -24,10 +24,7 @@ wants() { [[ " ${scenarios[*]} " == *" $1 "* ]]; }
 work=$(mktemp -d /tmp/gateway-proof.XXXXXX)
 # shellcheck source=benchmarks/lib.sh
 source "$repo/benchmarks/lib.sh"
-pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-log() { echo "[$(date +%T)] $*" >&2; }
+trap stop_servers_and_remove_work EXIT
 load() { dotnet "$(load_dll)" run "$@"; }
 row() { echo "| $1 | $2 | $3 | $4 | $5 | $6 |"; }
 # rate_ratio <json> <baseline json>: the first run's rate over the baseline's, two decimals ("-" without a baseline).
