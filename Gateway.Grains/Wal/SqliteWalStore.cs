@@ -24,6 +24,8 @@ public sealed partial class SqliteWalStore : IOpenableWalStore
     private readonly GatewayMetrics _metrics;
     private readonly ILogger<SqliteWalStore> _logger;
     private WalWriter? _writer;
+    private WalLeaseReader? _leaseReader;
+    private readonly LeasedDeliveries _leased = new();
     private long _enqueuedRecords;
     private long _inFlightRecords;
     private long _ackedRecords;
@@ -75,6 +77,7 @@ public sealed partial class SqliteWalStore : IOpenableWalStore
             _ackedRecords = CountRecords(snapshot, DeliveryState.Acked);
             _deadRecords = CountRecords(snapshot, DeliveryState.Dead);
             _writer = new WalWriter(_database, _options.MaxBatchOperations, _time, _listener.OnPartitionsWoken, _metrics, _logger);
+            _leaseReader = new WalLeaseReader(_database);
         }
         catch
         {
@@ -141,23 +144,26 @@ public sealed partial class SqliteWalStore : IOpenableWalStore
     }
 
     /// <inheritdoc />
-    public async Task<IReadOnlyList<WalRecord>> LeaseAsync(PartitionKey partition, int maxRecords, long? leaseholder = null)
+    public Task<IReadOnlyList<WalRecord>> LeaseAsync(PartitionKey partition, int maxRecords, long? leaseholder = null)
     {
-        var records = await Writer.Submit(new WalCall<List<WalRecord>>((commands, now) => commands.Lease(partition, maxRecords, leaseholder, now)) { MustBeDurable = false })
-            .ConfigureAwait(false);
+        var leaseReader = _leaseReader ?? throw new InvalidOperationException("The WAL store is not open.");
+        // To the millisecond, as the ack or failure will record it.
+        var leasedAt = FromMilliseconds(_time.GetUtcNow().ToUnixTimeMilliseconds());
+        var records = _leased.Lease(partition, maxRecords, limit => leaseReader.ReadEnqueued(partition, limit, leaseholder, leasedAt));
         Interlocked.Add(ref _enqueuedRecords, -records.Count);
         Interlocked.Add(ref _inFlightRecords, records.Count);
-        return records;
+        return Task.FromResult<IReadOnlyList<WalRecord>>(records);
     }
 
     /// <inheritdoc />
     public async Task AckAsync(IReadOnlyList<WalRecord> records)
     {
         ArgumentNullException.ThrowIfNull(records);
-        // Counted by what the update changed: a record recovered meanwhile was not acked here.
+        // Only records still leased are settled (checked on the writer, just before the update): a record recovered
+        // meanwhile is back in the queue, and a late ack or failure from the attempt that lost it must not touch it.
         var (acked, bytes) = await Writer.Submit(
-            new WalCall<(int, long)>((commands, now) => commands.MarkAcked(records, now)) { MustBeDurable = false }).ConfigureAwait(false);
-        Interlocked.Add(ref _inFlightRecords, -acked);
+            new WalCall<(int, long)>((commands, now) => commands.MarkAcked(_leased.StillLeased(records), now)) { MustBeDurable = false }).ConfigureAwait(false);
+        Interlocked.Add(ref _inFlightRecords, -_leased.Release(records));
         Interlocked.Add(ref _ackedRecords, acked);
         Interlocked.Add(ref _pendingBytes, -bytes);
     }
@@ -166,8 +172,8 @@ public sealed partial class SqliteWalStore : IOpenableWalStore
     public async Task<int> FailAsync(IReadOnlyList<WalRecord> records, DeliveryFailure failure)
     {
         var (requeued, dead, deadBytes) = await Writer.Submit(
-            new WalCall<(int, int, long)>((commands, now) => commands.MarkFailed(records, failure, now)) { MustBeDurable = false }).ConfigureAwait(false);
-        Interlocked.Add(ref _inFlightRecords, -(requeued + dead));
+            new WalCall<(int, int, long)>((commands, now) => commands.MarkFailed(_leased.StillLeased(records), failure, now)) { MustBeDurable = false }).ConfigureAwait(false);
+        Interlocked.Add(ref _inFlightRecords, -_leased.Release(records));
         Interlocked.Add(ref _enqueuedRecords, requeued);
         Interlocked.Add(ref _deadRecords, dead);
         Interlocked.Add(ref _pendingBytes, -deadBytes);
@@ -175,19 +181,37 @@ public sealed partial class SqliteWalStore : IOpenableWalStore
     }
 
     /// <inheritdoc />
-    public Task<int> RecoverInFlightAsync(PartitionKey partition, long? leaseholder = null) =>
-        CountRecoveredAsync(new WalCall<int>((commands, now) => commands.RecoverInFlight(partition, leaseholder, now)) { MustBeDurable = false });
+    public Task<int> RecoverInFlightAsync(PartitionKey partition, long? leaseholder = null)
+    {
+        if (leaseholder is { } holder && LeaseholderOf(partition) is { } current && current != holder)
+        {
+            return Task.FromResult(0);
+        }
+
+        var recovered = _leased.ReleaseAll(partition);
+        Interlocked.Add(ref _inFlightRecords, -recovered);
+        Interlocked.Add(ref _enqueuedRecords, recovered);
+        return Task.FromResult(recovered);
+    }
 
     /// <inheritdoc />
-    public Task<int> ClaimAsync(PartitionKey partition, long leaseholder) =>
-        CountRecoveredAsync(new WalCall<int>((commands, now) => commands.Claim(partition, leaseholder, now)));
-
-    private async Task<int> CountRecoveredAsync(WalCall<int> recovery)
+    public async Task<int> ClaimAsync(PartitionKey partition, long leaseholder)
     {
-        var recovered = await Writer.Submit(recovery).ConfigureAwait(false);
+        var written = await Writer.Submit(new WalCall<int>((commands, now) => commands.Claim(partition, leaseholder, now))).ConfigureAwait(false);
+        var recovered = written + _leased.ReleaseAll(partition);
         Interlocked.Add(ref _inFlightRecords, -recovered);
         Interlocked.Add(ref _enqueuedRecords, recovered);
         return recovered;
+    }
+
+    private long? LeaseholderOf(PartitionKey partition)
+    {
+        using var connection = _database.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT holder FROM wal_partition_leaseholder WHERE sink = $sink AND partition = $partition";
+        command.Parameters.AddWithValue("$sink", partition.Sink);
+        command.Parameters.AddWithValue("$partition", partition.Partition);
+        return command.ExecuteScalar() is long holder ? holder : null;
     }
 
     /// <inheritdoc />
@@ -337,6 +361,8 @@ public sealed partial class SqliteWalStore : IOpenableWalStore
         _pendingBytesCounted.Wait();
         _writer?.Dispose();
         _writer = null;
+        _leaseReader?.Dispose();
+        _leaseReader = null;
         SqliteConnection.ClearPool(new SqliteConnection(_database.ConnectionString));
     }
 
@@ -393,6 +419,13 @@ public sealed partial class SqliteWalStore : IOpenableWalStore
                 var (state, attempts, updatedAt) = ((DeliveryState)reader.GetInt32(3), reader.GetInt32(4), FromMilliseconds(reader.GetInt64(8)));
                 var history = DeliveryHistory.Complete(events.GetValueOrDefault(id) ?? [], state, attempts, updatedAt,
                     reader.IsDBNull(9) ? null : FromMilliseconds(reader.GetInt64(9)));
+                if (state == DeliveryState.Enqueued && _leased.LeasedAt(id) is { } leasedAt)
+                {
+                    // At the sink now: the lease is held in memory, not in the row.
+                    state = DeliveryState.InFlight;
+                    history = [.. history, new DeliveryEvent(leasedAt, DeliveryState.Enqueued, DeliveryState.InFlight, attempts, null)];
+                }
+
                 lifecycles.Add(new DeliveryLifecycle(
                     id, reader.GetString(1), reader.GetInt32(2), state, attempts,
                     reader.IsDBNull(5) ? null : FromMilliseconds(reader.GetInt64(5)),
@@ -442,6 +475,16 @@ public sealed partial class SqliteWalStore : IOpenableWalStore
                 OldestPendingReceivedAt = Earliest(depth.OldestPendingReceivedAt, oldest),
                 MaxAttempts = Math.Max(depth.MaxAttempts, reader.GetInt32(4)),
             };
+        }
+
+        // Leases are held in memory (LeasedDeliveries): the rows of records at the sink now still read Enqueued.
+        foreach (var partition in depths.Keys.ToList())
+        {
+            var leased = _leased.CountIn(new PartitionKey(sink, partition));
+            if (leased > 0 && depths[partition] is var depth)
+            {
+                depths[partition] = depth with { Enqueued = depth.Enqueued - leased, InFlight = depth.InFlight + leased };
+            }
         }
 
         return Task.FromResult<IReadOnlyList<PartitionDepth>>([.. depths.Values]);

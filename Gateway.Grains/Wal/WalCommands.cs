@@ -17,11 +17,9 @@ internal sealed class WalCommands : IDisposable
     private readonly SqliteCommand _insertMessage;
     private readonly SqliteCommand _insertDelivery;
     private readonly SqliteCommand _upsertDevice;
-    private readonly SqliteCommand _selectLease;
-    private readonly SqliteCommand _markInFlight;
     private readonly SqliteCommand _markAcked;
     private readonly SqliteCommand _markFailed;
-    private readonly SqliteCommand _recoverInFlight;
+    private readonly SqliteCommand _returnWrittenInFlight;
     private readonly SqliteCommand _claim;
     private readonly SqliteCommand _deleteAcked;
     private readonly SqliteCommand _deleteOrphanMessage;
@@ -47,24 +45,14 @@ internal sealed class WalCommands : IDisposable
                 last_seen_at = max(coalesce(last_seen_at, 0), excluded.last_seen_at),
                 accepted_count = accepted_count + excluded.accepted_count
             """, "$device_id", "$last_sequence", "$seen_at", "$accepted");
-        _selectLease = Create(connection, """
-            SELECT d.id, d.attempts, m.message_id, m.device_id, m.device_sequence, m.received_at, m.content_type, m.payload, m.trace_parent, m.topic
-            FROM wal_delivery d JOIN wal_message m ON m.seq = d.message_seq
-            WHERE d.sink = $sink AND d.partition = $partition AND d.state = 0
-              AND ($holder IS NULL OR coalesce((SELECT holder FROM wal_partition_leaseholder WHERE sink = $sink AND partition = $partition), $holder) = $holder)
-            ORDER BY d.id
-            LIMIT $limit
-            """, "$sink", "$partition", "$limit", "$holder");
-        _markInFlight = Create(connection, """
-            UPDATE wal_delivery SET state = 1, updated_at = $now, leased_at = coalesce(leased_at, $now)
-            WHERE sink = $sink AND partition = $partition AND state = 0 AND id <= $last_id
-            """, "$sink", "$partition", "$last_id", "$now");
         // One statement per acked batch (the ids as a JSON array), not one per record: a drain acks 1,000 at a time.
+        // A lease is not written (LeasedDeliveries): the ack records when the attempt started. State 1 is a row an
+        // earlier version left InFlight.
         _markAcked = Create(connection, """
-            UPDATE wal_delivery SET state = 2, updated_at = $now
-            WHERE id IN (SELECT value FROM json_each($ids)) AND state = 1
+            UPDATE wal_delivery SET state = 2, updated_at = $now, leased_at = coalesce(leased_at, $leased_at), attempt_started_at = $leased_at
+            WHERE id IN (SELECT value FROM json_each($ids)) AND state IN (0, 1)
             RETURNING id
-            """, "$ids", "$now");
+            """, "$ids", "$now", "$leased_at");
         _markFailed = Create(connection, """
             UPDATE wal_delivery SET
                 attempts = attempts + 1,
@@ -72,14 +60,15 @@ internal sealed class WalCommands : IDisposable
                 next_attempt_at = $next_attempt_at,
                 first_error = coalesce(first_error, $error),
                 last_error = $error,
-                updated_at = $now
-            WHERE id = $id AND state = 1
+                updated_at = $now,
+                leased_at = coalesce(leased_at, $leased_at),
+                attempt_started_at = $leased_at
+            WHERE id = $id AND state IN (0, 1)
             RETURNING state
-            """, "$id", "$permanent", "$max_attempts", "$received_at", "$dead_before", "$next_attempt_at", "$error", "$now");
-        _recoverInFlight = Create(connection, """
+            """, "$id", "$permanent", "$max_attempts", "$received_at", "$dead_before", "$next_attempt_at", "$error", "$now", "$leased_at");
+        _returnWrittenInFlight = Create(connection, """
             UPDATE wal_delivery SET state = 0, updated_at = $now WHERE sink = $sink AND partition = $partition AND state = 1
-              AND ($holder IS NULL OR coalesce((SELECT holder FROM wal_partition_leaseholder WHERE sink = $sink AND partition = $partition), $holder) = $holder)
-            """, "$sink", "$partition", "$now", "$holder");
+            """, "$sink", "$partition", "$now");
         _claim = Create(connection, """
             INSERT INTO wal_partition_leaseholder (sink, partition, holder) VALUES ($sink, $partition, $holder)
             ON CONFLICT (sink, partition) DO UPDATE SET holder = excluded.holder
@@ -146,64 +135,32 @@ internal sealed class WalCommands : IDisposable
         _upsertDevice.ExecuteNonQuery();
     }
 
-    /// <param name="leaseholder">Leases nothing unless this is the partition's leaseholder (or it has none); null: no check.</param>
-    public List<WalRecord> Lease(PartitionKey partition, int limit, long? leaseholder, long nowMs)
-    {
-        var p = _selectLease.Parameters;
-        p[0].Value = partition.Sink;
-        p[1].Value = partition.Partition;
-        p[2].Value = limit;
-        p[3].Value = (object?)leaseholder ?? DBNull.Value;
-        var records = new List<WalRecord>();
-        using (var reader = _selectLease.ExecuteReader())
-        {
-            while (reader.Read())
-            {
-                records.Add(WalRecord.FromLeasedRow(reader));
-            }
-        }
-
-        if (records.Count > 0)
-        {
-            // The lease took the partition's first Enqueued records by id, so "Enqueued with id up to the
-            // last one" is exactly that set: the writer is the only one changing states.
-            var u = _markInFlight.Parameters;
-            u[0].Value = partition.Sink;
-            u[1].Value = partition.Partition;
-            u[2].Value = records[^1].DeliveryId;
-            u[3].Value = nowMs;
-            _markInFlight.ExecuteNonQuery();
-        }
-
-        return records;
-    }
-
-    /// <returns>How many of the records were InFlight and are now Acked, and their payload bytes.</returns>
+    /// <returns>How many of the records were pending and are now Acked, and their payload bytes.</returns>
     public (int Records, long Bytes) MarkAcked(IReadOnlyList<WalRecord> records, long nowMs)
     {
-        var payloadBytes = new Dictionary<long, int>(records.Count);
-        foreach (var record in records)
-        {
-            payloadBytes[record.DeliveryId] = record.Payload.Length;
-        }
-
-        _markAcked.Parameters[0].Value = System.Text.Json.JsonSerializer.Serialize(payloadBytes.Keys);
-        _markAcked.Parameters[1].Value = nowMs;
         var changed = 0;
         long bytes = 0;
-        using var acked = _markAcked.ExecuteReader();
-        while (acked.Read())
+        // One statement per lease the records came from (a partition acks one lease at a time: one statement).
+        foreach (var lease in records.GroupBy(record => record.LeasedAt))
         {
-            changed++;
-            bytes += payloadBytes[acked.GetInt64(0)];
+            var payloadBytes = lease.ToDictionary(record => record.DeliveryId, record => record.Payload.Length);
+            _markAcked.Parameters[0].Value = System.Text.Json.JsonSerializer.Serialize(payloadBytes.Keys);
+            _markAcked.Parameters[1].Value = nowMs;
+            _markAcked.Parameters[2].Value = lease.Key.ToUnixTimeMilliseconds();
+            using var acked = _markAcked.ExecuteReader();
+            while (acked.Read())
+            {
+                changed++;
+                bytes += payloadBytes[acked.GetInt64(0)];
+            }
         }
 
         return (changed, bytes);
     }
 
     /// <returns>
-    /// Of the records that were InFlight: how many went back to Enqueued, how many became Dead, and the
-    /// Dead ones' payload bytes. A record no longer InFlight (recovered meanwhile) is left as it is.
+    /// Of the records that were pending: how many went back to Enqueued, how many became Dead, and the
+    /// Dead ones' payload bytes. A record settled meanwhile (acked, dead, purged) is left as it is.
     /// </returns>
     public (int Requeued, int Dead, long DeadBytes) MarkFailed(IReadOnlyList<WalRecord> records, DeliveryFailure failure, long nowMs)
     {
@@ -221,6 +178,7 @@ internal sealed class WalCommands : IDisposable
         {
             p[0].Value = record.DeliveryId;
             p[3].Value = record.ReceivedAt.ToUnixTimeMilliseconds();
+            p[8].Value = record.LeasedAt.ToUnixTimeMilliseconds();
             switch (_markFailed.ExecuteScalar())
             {
                 case long state when state == (long)DeliveryState.Dead:
@@ -236,18 +194,11 @@ internal sealed class WalCommands : IDisposable
         return (requeued, dead, deadBytes);
     }
 
-    /// <param name="leaseholder">Recovers nothing unless this is the partition's leaseholder (or it has none); null: no check.</param>
-    public int RecoverInFlight(PartitionKey partition, long? leaseholder, long nowMs)
-    {
-        var p = _recoverInFlight.Parameters;
-        p[0].Value = partition.Sink;
-        p[1].Value = partition.Partition;
-        p[2].Value = nowMs;
-        p[3].Value = (object?)leaseholder ?? DBNull.Value;
-        return _recoverInFlight.ExecuteNonQuery();
-    }
-
-    /// <summary>Makes <paramref name="leaseholder"/> the partition's only leaseholder and returns its InFlight records to the queue.</summary>
+    /// <summary>
+    /// Makes <paramref name="leaseholder"/> the partition's only leaseholder, and returns to the queue the partition's
+    /// InFlight rows: leases are not written any more (<see cref="LeasedDeliveries"/>), so these can only be rows an
+    /// earlier version of the gateway wrote. Returns how many.
+    /// </summary>
     public int Claim(PartitionKey partition, long leaseholder, long nowMs)
     {
         var p = _claim.Parameters;
@@ -255,8 +206,11 @@ internal sealed class WalCommands : IDisposable
         p[1].Value = partition.Partition;
         p[2].Value = leaseholder;
         _claim.ExecuteNonQuery();
-        // The claim just made it the holder: every InFlight record goes back, with no holder check to repeat.
-        return RecoverInFlight(partition, leaseholder: null, nowMs);
+        var r = _returnWrittenInFlight.Parameters;
+        r[0].Value = partition.Sink;
+        r[1].Value = partition.Partition;
+        r[2].Value = nowMs;
+        return _returnWrittenInFlight.ExecuteNonQuery();
     }
 
     public int DeleteAcked(long cutoffMs, int limit)

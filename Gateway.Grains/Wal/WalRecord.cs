@@ -36,6 +36,9 @@ public sealed class WalRecord
     /// <summary>Failed delivery attempts before this lease.</summary>
     public int Attempts { get; init; }
 
+    /// <summary>When this lease was taken: the start of the delivery attempt.</summary>
+    public DateTimeOffset LeasedAt { get; init; }
+
     /// <summary>True when <see cref="Payload"/> is JSON and can be embedded as-is.</summary>
     public bool IsJson => ContentType == MediaTypes.Json;
 
@@ -43,8 +46,9 @@ public sealed class WalRecord
     /// Reads a leased row whose columns are, in order: delivery id, attempts, message id, device id, sequence,
     /// received at (Unix ms), content type, payload, traceparent, topic. Both stores' lease queries select these.
     /// </summary>
-    internal static WalRecord FromLeasedRow(System.Data.IDataRecord row) => new()
+    internal static WalRecord FromLeasedRow(System.Data.IDataRecord row, DateTimeOffset leasedAt) => new()
     {
+        LeasedAt = leasedAt,
         DeliveryId = row.GetInt64(0),
         Attempts = row.GetInt32(1),
         MessageId = row.GetString(2),

@@ -166,19 +166,27 @@ internal static class PostgreSqlWalStatements
             _ => woken);
     }
 
-    public static PostgreSqlWalCall<List<WalRecord>> LeaseCall(PartitionKey partition, int limit, long? leaseholder) => new(
-        (commands, now) => commands.Add(Command(Lease, Text(partition.Sink), Int(partition.Partition), Int(limit), Long(now), Leaseholder(leaseholder))),
-        async results =>
-        {
-            var reader = await results.NextAsync().ConfigureAwait(false);
-            var records = new List<WalRecord>();
-            while (await reader.ReadAsync().ConfigureAwait(false))
+    public static PostgreSqlWalCall<List<WalRecord>> LeaseCall(PartitionKey partition, int limit, long? leaseholder)
+    {
+        var leasedAt = DateTimeOffset.UnixEpoch;
+        return new(
+            (commands, now) =>
             {
-                records.Add(WalRecord.FromLeasedRow(reader));
-            }
+                leasedAt = DateTimeOffset.FromUnixTimeMilliseconds(now);
+                commands.Add(Command(Lease, Text(partition.Sink), Int(partition.Partition), Int(limit), Long(now), Leaseholder(leaseholder)));
+            },
+            async results =>
+            {
+                var reader = await results.NextAsync().ConfigureAwait(false);
+                var records = new List<WalRecord>();
+                while (await reader.ReadAsync().ConfigureAwait(false))
+                {
+                    records.Add(WalRecord.FromLeasedRow(reader, leasedAt));
+                }
 
-            return (records, new WalCounts(-records.Count, records.Count, 0, 0, 0));
-        }) { MustBeDurable = false };
+                return (records, new WalCounts(-records.Count, records.Count, 0, 0, 0));
+            }) { MustBeDurable = false };
+    }
 
     public static PostgreSqlWalCall<int> AckCall(IReadOnlyList<WalRecord> records) => new(
         (commands, now) => commands.Add(Command(Ack, LongArray(records.Select(record => record.DeliveryId)), Long(now))),

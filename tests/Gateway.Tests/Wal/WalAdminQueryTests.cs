@@ -32,14 +32,13 @@ public abstract class WalAdminQueryTests
         await wal.Store.FailAsync(await wal.Store.LeaseAsync(file, 10), Failure("HTTP 503", permanent: false, retry));
         await wal.Store.AckAsync(await wal.Store.LeaseAsync(file, 10));
         await wal.Store.LeaseAsync(cloud, 10);
-        await wal.Store.RecoverInFlightAsync(cloud);
 
         var lifecycle = await wal.Store.GetMessageLifecycleAsync(message.MessageId);
 
         Assert.NotNull(lifecycle);
         Assert.Equal(("a", 1L, "devices/a/telemetry", MediaTypes.Json, message.Payload.Length, T0, message.TraceParent),
             (lifecycle.DeviceId, lifecycle.Sequence, lifecycle.Topic, lifecycle.ContentType, lifecycle.PayloadBytes, lifecycle.ReceivedAt, lifecycle.TraceParent));
-        Assert.Equal([("file", 0, DeliveryState.Acked, 1), ("cloud", 3, DeliveryState.Enqueued, 0)],
+        Assert.Equal([("file", 0, DeliveryState.Acked, 1), ("cloud", 3, DeliveryState.InFlight, 0)],
             lifecycle.Deliveries.Select(d => (d.Sink, d.Partition, d.State, d.Attempts)));
         var toFile = lifecycle.Deliveries[0];
         Assert.Equal(("HTTP 503", "HTTP 503", retry), (toFile.FirstError, toFile.LastError, toFile.NextAttemptAt));
@@ -54,8 +53,12 @@ public abstract class WalAdminQueryTests
         Assert.Equal(toFile.Events.Select(e => e.At).Order(), toFile.Events.Select(e => e.At));
         Assert.Equal(toFile.UpdatedAt, toFile.Events[^1].At);
         Assert.Equal(
-            [(DeliveryState.Enqueued, DeliveryState.InFlight, 0, (string?)null), (DeliveryState.InFlight, DeliveryState.Enqueued, 0, null)],
+            [(DeliveryState.Enqueued, DeliveryState.InFlight, 0, (string?)null)],
             lifecycle.Deliveries[1].Events.Select(e => (e.From, e.To, e.Attempts, e.Error)));
+
+        await wal.Store.RecoverInFlightAsync(cloud);
+        var recovered = (await wal.Store.GetMessageLifecycleAsync(message.MessageId))!.Deliveries[1];
+        Assert.Equal((DeliveryState.Enqueued, 0), (recovered.State, recovered.Attempts));
 
         Assert.Null(await wal.Store.GetMessageLifecycleAsync("gw:a:2"));
         Assert.Null(await wal.Store.GetMessageLifecycleAsync("not a message id"));
@@ -217,7 +220,7 @@ public abstract class WalAdminQueryTests
         new($"gw:{deviceId}:{sequence}", sequence, null, receivedAt, MediaTypes.Json, Encoding.UTF8.GetBytes($$"""{"n":{{sequence}}}"""), traceParent,
             $"devices/{deviceId}/telemetry", routes);
 
-    private static DeliveryFailure Failure(string error, bool permanent, DateTimeOffset nextAttemptAt) =>
+    protected static DeliveryFailure Failure(string error, bool permanent, DateTimeOffset nextAttemptAt) =>
         new(error, permanent, nextAttemptAt, MaxAttempts: 10, DeadIfReceivedBefore: DateTimeOffset.MinValue);
 }
 
@@ -246,25 +249,49 @@ public sealed class SqliteWalAdminQueryTests : WalAdminQueryTests
     }
 
     [Fact]
-    public async Task A_lease_after_a_recovery_is_recorded_and_the_first_leases_time_is_kept()
+    public async Task An_attempt_abandoned_without_an_outcome_leaves_no_history_and_the_one_that_settles_keeps_its_lease_time()
     {
         using var wal = Open();
         var file = new PartitionKey("file", 0);
         var message = Message("a", 1, T0, null, file);
         await wal.Store.AppendAsync(new WalAppend("a", [message]));
 
+        // Leases live in memory: an attempt abandoned by a recovery (or a crash) wrote nothing.
         await wal.Store.LeaseAsync(file, 10);
         await wal.Store.RecoverInFlightAsync(file);
-        await wal.Store.AckAsync(await wal.Store.LeaseAsync(file, 10));
+        var settled = await wal.Store.LeaseAsync(file, 10);
+        await wal.Store.AckAsync(settled);
+
+        var delivery = Assert.Single((await wal.Store.GetMessageLifecycleAsync(message.MessageId))!.Deliveries);
+        Assert.Equal(
+            [(DeliveryState.Enqueued, DeliveryState.InFlight, settled[0].LeasedAt), (DeliveryState.InFlight, DeliveryState.Acked, delivery.UpdatedAt)],
+            delivery.Events.Select(e => (e.From, e.To, e.At)));
+        Assert.Equal(0, wal.Scalar("SELECT count(*) FROM wal_delivery_event"));
+    }
+
+    [Fact]
+    public async Task A_retry_records_its_attempts_lease_and_failure_in_the_settling_commit_only()
+    {
+        using var wal = Open();
+        var file = new PartitionKey("file", 0);
+        var message = Message("a", 1, T0, null, file);
+        await wal.Store.AppendAsync(new WalAppend("a", [message]));
+        var first = await wal.Store.LeaseAsync(file, 10);
+        await wal.Store.FailAsync(first, Failure("HTTP 503", permanent: false, T0));
+        var second = await wal.Store.LeaseAsync(file, 10);
+        Assert.Equal(1, wal.Scalar("SELECT count(*) FROM wal_delivery_event"));
+
+        await wal.Store.FailAsync(second, Failure("HTTP 502", permanent: false, T0));
 
         var delivery = Assert.Single((await wal.Store.GetMessageLifecycleAsync(message.MessageId))!.Deliveries);
         Assert.Equal(
             [
-                (DeliveryState.Enqueued, DeliveryState.InFlight), (DeliveryState.InFlight, DeliveryState.Enqueued),
-                (DeliveryState.Enqueued, DeliveryState.InFlight), (DeliveryState.InFlight, DeliveryState.Acked),
+                (DeliveryState.Enqueued, DeliveryState.InFlight, first[0].LeasedAt, (string?)null),
+                (DeliveryState.InFlight, DeliveryState.Enqueued, delivery.Events[1].At, "HTTP 503"),
+                (DeliveryState.Enqueued, DeliveryState.InFlight, second[0].LeasedAt, null),
+                (DeliveryState.InFlight, DeliveryState.Enqueued, delivery.UpdatedAt, "HTTP 502"),
             ],
-            delivery.Events.Select(e => (e.From, e.To)));
-        Assert.Equal(2, wal.Scalar("SELECT count(*) FROM wal_delivery_event"));
+            delivery.Events.Select(e => (e.From, e.To, e.At, e.Error)));
     }
 }
 
