@@ -5,8 +5,8 @@ using Microsoft.Extensions.Options;
 namespace Gateway.Sinks;
 
 /// <summary>
-/// Checks every configured sink and the rules across them, naming the offending key: types known, names
-/// unique, filters well-formed, each type's required settings present, TLS egress unless explicitly
+/// Checks every configured sink and the rules across them, naming the offending key: at most 256 sinks (a message's
+/// deliveries share its id range, see DeliveryIds), types known, names unique, filters well-formed, each type's required settings present, TLS egress unless explicitly
 /// opted out, certificate files present.
 /// </summary>
 public sealed class SinkListOptionsValidator : IValidateOptions<SinkListOptions>
@@ -20,6 +20,11 @@ public sealed class SinkListOptionsValidator : IValidateOptions<SinkListOptions>
         ArgumentNullException.ThrowIfNull(options);
         var failures = new List<string>();
         var names = new HashSet<string>(StringComparer.Ordinal);
+        if (options.Sinks.Count > Wal.DeliveryIds.PerMessage)
+        {
+            failures.Add($"Gateway:Sinks: {options.Sinks.Count} sinks are configured; at most {Wal.DeliveryIds.PerMessage} are supported.");
+        }
+
         for (var i = 0; i < options.Sinks.Count; i++)
         {
             var sink = options.Sinks[i];

@@ -405,9 +405,9 @@ public sealed partial class SqliteWalStore : IOpenableWalStore
 
         var events = ReadDeliveryEvents(connection, seq);
         using var deliveries = connection.CreateCommand();
-        deliveries.CommandText = """
+        deliveries.CommandText = $"""
             SELECT id, sink, partition, state, attempts, next_attempt_at, first_error, last_error, updated_at, leased_at
-            FROM wal_delivery WHERE message_seq = $seq ORDER BY id
+            FROM wal_delivery WHERE {DeliveryIds.BelongsTo("id", "$seq")} ORDER BY id
             """;
         deliveries.Parameters.AddWithValue("$seq", seq);
         var lifecycles = new List<DeliveryLifecycle>();
@@ -495,9 +495,9 @@ public sealed partial class SqliteWalStore : IOpenableWalStore
     {
         using var connection = _database.Open();
         using var command = connection.CreateCommand();
-        command.CommandText = """
+        command.CommandText = $"""
             SELECT coalesce(sum(CASE WHEN d.state IN (0, 1) THEN 1 ELSE 0 END), 0), coalesce(sum(CASE WHEN d.state = 3 THEN 1 ELSE 0 END), 0)
-            FROM wal_message m JOIN wal_delivery d ON d.message_seq = m.seq WHERE m.device_id = $device_id
+            FROM wal_message m JOIN wal_delivery d ON {DeliveryIds.BelongsTo("d.id", "m.seq")} WHERE m.device_id = $device_id
             """;
         command.Parameters.AddWithValue("$device_id", deviceId);
         using var reader = command.ExecuteReader();
@@ -568,9 +568,9 @@ public sealed partial class SqliteWalStore : IOpenableWalStore
     private static Dictionary<long, List<DeliveryEvent>> ReadDeliveryEvents(SqliteConnection connection, long messageSeq)
     {
         using var command = connection.CreateCommand();
-        command.CommandText = """
+        command.CommandText = $"""
             SELECT delivery_id, at, from_state, to_state, attempts, error FROM wal_delivery_event
-            WHERE delivery_id IN (SELECT id FROM wal_delivery WHERE message_seq = $seq) ORDER BY id
+            WHERE {DeliveryIds.BelongsTo("delivery_id", "$seq")} ORDER BY id
             """;
         command.Parameters.AddWithValue("$seq", messageSeq);
         var events = new Dictionary<long, List<DeliveryEvent>>();

@@ -33,9 +33,9 @@ internal sealed class WalCommands : IDisposable
             VALUES ($message_id, $device_id, $device_sequence, $device_message_id, $received_at, $content_type, $payload, $trace_parent, $topic)
             """, "$message_id", "$device_id", "$device_sequence", "$device_message_id", "$received_at", "$content_type", "$payload", "$trace_parent", "$topic");
         _insertDelivery = Create(connection, """
-            INSERT INTO wal_delivery (message_seq, sink, partition, state, attempts, updated_at)
-            VALUES ($message_seq, $sink, $partition, 0, 0, $now)
-            """, "$message_seq", "$sink", "$partition", "$now");
+            INSERT INTO wal_delivery (id, message_seq, sink, partition, state, attempts, updated_at)
+            VALUES ($id, $message_seq, $sink, $partition, 0, 0, $now)
+            """, "$id", "$message_seq", "$sink", "$partition", "$now");
         _upsertDevice = Create(connection, """
             INSERT INTO wal_device (device_id, last_sequence, first_seen_at, last_seen_at, accepted_count)
             VALUES ($device_id, $last_sequence, $seen_at, $seen_at, $accepted)
@@ -78,8 +78,8 @@ internal sealed class WalCommands : IDisposable
             WHERE id IN (SELECT id FROM wal_delivery WHERE state = 2 AND updated_at < $cutoff LIMIT $limit)
             RETURNING message_seq
             """, "$cutoff", "$limit");
-        _deleteOrphanMessage = Create(connection, """
-            DELETE FROM wal_message WHERE seq = $seq AND NOT EXISTS (SELECT 1 FROM wal_delivery WHERE message_seq = $seq)
+        _deleteOrphanMessage = Create(connection, $"""
+            DELETE FROM wal_message WHERE seq = $seq AND NOT EXISTS (SELECT 1 FROM wal_delivery WHERE {DeliveryIds.BelongsTo("id", "$seq")})
             """, "$seq");
         _writeProbe = Create(connection, """
             INSERT INTO wal_probe (id, written_at) VALUES (1, $now)
@@ -115,13 +115,15 @@ internal sealed class WalCommands : IDisposable
         return SQLitePCL.raw.sqlite3_last_insert_rowid(_connection.Handle);
     }
 
-    public void InsertDelivery(long messageSeq, PartitionKey route, long nowMs)
+    /// <param name="routeNumber">Which of the message's routes this is, from 0 (see <see cref="DeliveryIds"/>).</param>
+    public void InsertDelivery(long messageSeq, int routeNumber, PartitionKey route, long nowMs)
     {
         var p = _insertDelivery.Parameters;
-        p[0].Value = messageSeq;
-        p[1].Value = route.Sink;
-        p[2].Value = route.Partition;
-        p[3].Value = nowMs;
+        p[0].Value = DeliveryIds.Of(messageSeq, routeNumber);
+        p[1].Value = messageSeq;
+        p[2].Value = route.Sink;
+        p[3].Value = route.Partition;
+        p[4].Value = nowMs;
         _insertDelivery.ExecuteNonQuery();
     }
 

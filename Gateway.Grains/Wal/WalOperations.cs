@@ -27,9 +27,9 @@ internal sealed class AppendOperation(WalAppend append) : WalOperation<bool>
         foreach (var message in append.Messages)
         {
             var seq = commands.InsertMessage(append.DeviceId, message);
-            foreach (var route in message.Routes)
+            for (var route = 0; route < message.Routes.Count; route++)
             {
-                commands.InsertDelivery(seq, route, nowMs);
+                commands.InsertDelivery(seq, route, message.Routes[route], nowMs);
             }
         }
 

@@ -51,6 +51,10 @@ public sealed class MessageAdminTests(AdminGateway gateway)
         {
             var messageId = await gateway.PostAsync(device, """{"payload": "0123456789"}""");
             await Eventually.TrueAsync(() => SinkFiles.Read(gateway.SinkFolder).Any(line => line.MessageId == messageId), "the file sink to deliver");
+            // The file sink holds the line before its ack commits.
+            await Eventually.TrueAsync(
+                async () => (await admin.GetJsonAsync("/admin/v1/wal")).GetProperty("acked").GetInt64() >= 1,
+                "the file sink's ack to commit");
 
             var during = await admin.GetJsonAsync("/admin/v1/wal");
             Assert.True(during.GetProperty("appendedMessagesSinceStart").GetInt64() > before.GetProperty("appendedMessagesSinceStart").GetInt64());

@@ -20,6 +20,15 @@ public sealed class SinkOptionsValidationTests
     }
 
     [Fact]
+    public void At_most_256_sinks_are_accepted_one_delivery_id_per_sink_and_message()
+    {
+        SinkOptions[] Files(int count) => [.. Enumerable.Range(0, count).Select(i => new SinkOptions { Name = $"file{i}", Type = "file" })];
+
+        Assert.Empty(Failures(Files(256)));
+        Assert.Contains(Failures(Files(257)), f => f.StartsWith("Gateway:Sinks: 257 sinks", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Each_type_names_its_missing_settings()
     {
         Assert.Contains(Failures(new SinkOptions { Name = "cloud", Type = "http" }), f => f.StartsWith("Gateway:Sinks:0:Url", StringComparison.Ordinal));

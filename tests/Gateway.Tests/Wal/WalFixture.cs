@@ -45,13 +45,18 @@ public sealed class WalFixture : IDisposable
         for (var i = 0; i < count; i++)
         {
             var sequence = firstSequence + i;
-            messages.Add(new WalMessage(
-                $"gw:{deviceId}:{sequence}", sequence, deviceMessageIdPrefix is null ? null : deviceMessageIdPrefix + sequence,
-                DateTimeOffset.UtcNow, MediaTypes.Json, Encoding.UTF8.GetBytes($$"""{"n":{{sequence}}}"""), null, $"devices/{deviceId}/telemetry", [route]));
+            messages.Add(Message(deviceId, sequence, deviceMessageIdPrefix is null ? null : deviceMessageIdPrefix + sequence, route));
         }
 
         return new WalAppend(deviceId, messages);
     }
+
+    /// <summary>A device's message <c>gw:{device}:{sequence}</c> through <paramref name="routes"/>.</summary>
+    public static WalMessage Message(string deviceId, long sequence, params PartitionKey[] routes) => Message(deviceId, sequence, null, routes);
+
+    private static WalMessage Message(string deviceId, long sequence, string? deviceMessageId, params PartitionKey[] routes) => new(
+        $"gw:{deviceId}:{sequence}", sequence, deviceMessageId, DateTimeOffset.UtcNow, MediaTypes.Json,
+        Encoding.UTF8.GetBytes($$"""{"n":{{sequence}}}"""), null, $"devices/{deviceId}/telemetry", routes);
 
     public void Dispose()
     {

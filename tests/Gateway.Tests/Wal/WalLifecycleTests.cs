@@ -13,7 +13,7 @@ public abstract class WalLifecycleTests
     /// <summary>Opens a fresh store of the kind under test.</summary>
     protected abstract IWalUnderTest Open(WalOptions? options = null);
 
-    private static readonly PartitionKey Partition = new("file", 0);
+    protected static readonly PartitionKey Partition = new("file", 0);
 
     [Fact]
     public async Task Lease_returns_the_partitions_oldest_records_in_order_and_marks_them_in_flight()
@@ -381,16 +381,64 @@ public sealed class SqliteWalLifecycleTests : WalLifecycleTests
     }
 
     [Fact]
+    public async Task A_messages_deliveries_are_numbered_by_its_seq_and_route_so_an_append_writes_no_index_to_find_them()
+    {
+        using var wal = new SqliteWalUnderTest();
+        await wal.Store.AppendAsync(new WalAppend("a", [WalFixture.Message("a", 1, Partition, new PartitionKey("cloud", 0))]));
+        await wal.Store.AppendAsync(new WalAppend("b", [WalFixture.Message("b", 1, new PartitionKey("cloud", 0))]));
+
+        var first = wal.Scalar("SELECT seq FROM wal_message WHERE device_id = 'a'");
+        var second = wal.Scalar("SELECT seq FROM wal_message WHERE device_id = 'b'");
+        Assert.Equal(first * 256, wal.Scalar("SELECT id FROM wal_delivery WHERE sink = 'file'"));
+        Assert.Equal(first * 256 + 1, wal.Scalar($"SELECT id FROM wal_delivery WHERE sink = 'cloud' AND message_seq = {first}"));
+        Assert.Equal(second * 256, wal.Scalar($"SELECT id FROM wal_delivery WHERE message_seq = {second}"));
+        Assert.Equal(0, wal.Scalar("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'ix_wal_delivery_message'"));
+        var lifecycle = await wal.Store.GetMessageLifecycleAsync("gw:a:1");
+        Assert.Equal(["file", "cloud"], lifecycle!.Deliveries.Select(d => d.Sink));
+    }
+
+    [Fact]
+    public async Task Deliveries_numbered_by_an_earlier_version_are_renumbered_with_their_history_and_keep_their_order()
+    {
+        using var directory = new TempDirectory();
+        var database = new SqliteDatabase(directory.Path);
+        SqliteSchemaMigrator.Apply(database, typeof(SqliteWalStore).Assembly, "wal");
+        // The layout of version 7: ids from the table's own counter, found by message through an index.
+        using (var connection = database.Open())
+        using (var command = connection.CreateCommand())
+        {
+            command.CommandText = """
+                INSERT INTO wal_message (seq, message_id, device_id, device_sequence, received_at, content_type, payload, topic) VALUES
+                    (1, 'gw:a:1', 'a', 1, 0, 'application/json', x'7b7d', 't'), (2, 'gw:a:2', 'a', 2, 0, 'application/json', x'7b7d', 't');
+                INSERT INTO wal_delivery (id, message_seq, sink, partition, state, attempts, updated_at) VALUES
+                    (1, 1, 'file', 0, 2, 0, 0), (2, 1, 'cloud', 0, 3, 1, 0), (3, 2, 'file', 0, 0, 0, 0), (4, 2, 'cloud', 0, 0, 1, 0);
+                INSERT INTO wal_delivery_event (delivery_id, at, from_state, to_state, attempts, error) VALUES (2, 5, 1, 3, 1, 'HTTP 400'), (4, 6, 1, 0, 1, 'HTTP 503');
+                CREATE INDEX ix_wal_delivery_message ON wal_delivery (message_seq);
+                UPDATE gateway_schema SET version = 7 WHERE component = 'wal';
+                """;
+            command.ExecuteNonQuery();
+        }
+
+        Assert.Equal(1, SqliteSchemaMigrator.Apply(database, typeof(SqliteWalStore).Assembly, "wal"));
+
+        Assert.Equal("256 file, 257 cloud, 512 file, 513 cloud", WalDatabase.Text(database.FilePath,
+            "SELECT group_concat(id || ' ' || sink, ', ') FROM (SELECT id, sink FROM wal_delivery ORDER BY id)"));
+        Assert.Equal("257 HTTP 400, 513 HTTP 503", WalDatabase.Text(database.FilePath,
+            "SELECT group_concat(delivery_id || ' ' || error, ', ') FROM (SELECT delivery_id, error FROM wal_delivery_event ORDER BY id)"));
+        Assert.Equal(0, WalDatabase.Scalar(database.FilePath, "SELECT count(*) FROM sqlite_master WHERE name = 'ix_wal_delivery_message'"));
+    }
+
+    [Fact]
     public void Schema_scripts_apply_once_and_a_second_start_changes_nothing()
     {
         using var directory = new TempDirectory();
         var database = new SqliteDatabase(directory.Path);
 
         // 0001-wal, 0002-probe, 0003-device-activity, 0004-history, 0005-partition-leaseholder, 0006-lean-history,
-        // 0007-lease-without-write.
-        Assert.Equal(7, SqliteSchemaMigrator.Apply(database, typeof(SqliteWalStore).Assembly, "wal"));
+        // 0007-lease-without-write, 0008-delivery-ids-by-message.
+        Assert.Equal(8, SqliteSchemaMigrator.Apply(database, typeof(SqliteWalStore).Assembly, "wal"));
         Assert.Equal(0, SqliteSchemaMigrator.Apply(database, typeof(SqliteWalStore).Assembly, "wal"));
-        Assert.Equal(7, WalDatabase.Scalar(database.FilePath, "SELECT version FROM gateway_schema WHERE component = 'wal'"));
+        Assert.Equal(8, WalDatabase.Scalar(database.FilePath, "SELECT version FROM gateway_schema WHERE component = 'wal'"));
         Assert.Equal("wal", WalDatabase.Text(database.FilePath, "PRAGMA journal_mode"));
     }
 }
