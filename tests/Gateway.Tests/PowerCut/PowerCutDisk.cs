@@ -57,7 +57,7 @@ public sealed class PowerCutDisk : IAsyncDisposable
 
     public PowerCutOptions Options { get; set; }
 
-    /// <summary>What powercutfs printed (the torn write's size, errors).</summary>
+    /// <summary>What powercutfs printed since it was last mounted (the torn write's size, errors).</summary>
     public string Log
     {
         get
@@ -96,6 +96,11 @@ public sealed class PowerCutDisk : IAsyncDisposable
         }
 
         var binary = await CompileAsync();
+        lock (_log)
+        {
+            _log.Clear();
+        }
+
         List<string> arguments = [$"--seed={Options.Seed}"];
         if (Options.Ext4Ordering)
         {
