@@ -18,20 +18,18 @@ public sealed record PowerCutOptions
     /// <summary>fsync and O_SYNC on files whose name matches this glob are answered but not honoured (negative controls).</summary>
     public string? IgnoreSyncOf { get; init; }
 
-    /// <summary>Seeds the torn write's length, so a failing run can be repeated.</summary>
+    /// <summary>Seeds the torn writes' lengths (plus the mount's number), so a failing run can be repeated.</summary>
     public int Seed { get; init; } = Random.Shared.Next();
 }
 
 /// <summary>
 /// A disk that can lose power: a backing folder (what the disk holds) mounted through powercutfs at
 /// <see cref="Path"/>. <see cref="CutPowerAsync"/> drops everything not made durable; <see cref="MountAsync"/> then
-/// mounts again on what is left, as the next boot would.
+/// mounts again on what is left, as the next boot would. Tests using it carry
+/// <c>[RequiresToolsFact("gcc", "pkg-config", "fusermount3")]</c>: the compiler, fuse3's headers and fuse3 itself.
 /// </summary>
 public sealed class PowerCutDisk : IAsyncDisposable
 {
-    /// <summary>Programs the tests need: the compiler and fuse3's headers (through pkg-config), and fuse3 itself.</summary>
-    public static readonly string[] Tools = ["gcc", "pkg-config", "fusermount3"];
-
     private const int SignalTerminate = 15;
     private const int SignalUser1 = 10; // the power cut; 10 on every Linux architecture the gateway runs on
     private static readonly SemaphoreSlim CompileLock = new(1, 1);
@@ -39,6 +37,7 @@ public sealed class PowerCutDisk : IAsyncDisposable
     private readonly TempDirectory _root = new();
     private readonly StringBuilder _log = new();
     private Process? _process;
+    private int _mounts;
 
     private PowerCutDisk(PowerCutOptions options)
     {
@@ -55,7 +54,7 @@ public sealed class PowerCutDisk : IAsyncDisposable
     /// <summary>What the disk holds: only what was made durable survives a cut here.</summary>
     public string Backing { get; }
 
-    public PowerCutOptions Options { get; set; }
+    public PowerCutOptions Options { get; }
 
     /// <summary>What powercutfs printed since it was last mounted (the torn write's size, errors).</summary>
     public string Log
@@ -101,7 +100,8 @@ public sealed class PowerCutDisk : IAsyncDisposable
             _log.Clear();
         }
 
-        List<string> arguments = [$"--seed={Options.Seed}"];
+        // A seed per mount: each boot's cut tears its last write differently, and a failing run can still be repeated.
+        List<string> arguments = [$"--seed={Options.Seed + _mounts++}"];
         if (Options.Ext4Ordering)
         {
             arguments.Add("--ext4");

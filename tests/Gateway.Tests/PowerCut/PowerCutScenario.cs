@@ -44,7 +44,9 @@ public sealed class PowerCutScenario(Action<string> log)
         using var outside = new TempDirectory(); // what is not on the disk that loses power: the cloud's certificates
         var certificates = new TestCertificates(outside.Path);
         await using var cloud = await CloudReceiver.StartAsync(certificates.Server);
-        await using var disk = await PowerCutDisk.CreateAsync(new PowerCutOptions { TearLastWrite = true, IgnoreSyncOf = IgnoreSyncOf });
+        var options = new PowerCutOptions { TearLastWrite = true, IgnoreSyncOf = IgnoreSyncOf };
+        log($"powercutfs seed {options.Seed}");
+        await using var disk = await PowerCutDisk.CreateAsync(options);
         var data = disk.Combine("data");
         var settings = new Dictionary<string, string>
         {
