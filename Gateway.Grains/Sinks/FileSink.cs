@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Globalization;
 using System.Text.Json;
+using Gateway.Storage;
 using Gateway.Wal;
 using Microsoft.Win32.SafeHandles;
 
@@ -10,7 +11,7 @@ namespace Gateway.Sinks;
 /// Appends records as newline-delimited JSON to files in a folder, each batch written through to disk
 /// (O_DSYNC) before it counts as delivered; batches of several partitions that arrive together share one write.
 /// A new file is started at each start and whenever the current one would pass its size limit, so a torn line can
-/// only ever be the last line of a file.
+/// only ever be the last line of a file; its name (and a new folder's) is synced before the first batch goes in.
 /// </summary>
 public sealed class FileSink : ISink, IDisposable
 {
@@ -172,10 +173,13 @@ public sealed class FileSink : ISink, IDisposable
     private void StartNewFile()
     {
         _file?.Dispose();
-        Directory.CreateDirectory(_folder);
+        DirectorySync.CreateDirectory(_folder);
         var stamp = DateTime.UtcNow.ToString("yyyyMMdd'T'HHmmssfff", CultureInfo.InvariantCulture);
         var path = Path.Combine(_folder, $"{Name}-{stamp}-{Environment.ProcessId}-{_fileNumber++:D4}{FileExtension}");
         _file = File.OpenHandle(path, FileMode.CreateNew, FileAccess.Write, FileShare.Read, FileOptions.WriteThrough);
+        // O_DSYNC makes the lines durable, not the new file's name: without this a power cut after the ack could take
+        // the whole file, acknowledged batches and all, on a file system that does not order names before data.
+        DirectorySync.Sync(_folder);
         _fileLength = 0;
     }
 }

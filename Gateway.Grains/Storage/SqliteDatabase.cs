@@ -25,12 +25,15 @@ public sealed class SqliteDatabase
     /// <summary>Bytes the journal is cut back to after a checkpoint, when a burst has grown it beyond.</summary>
     public const long JournalSizeLimitBytes = 16L * 1024 * 1024;
 
-    /// <summary>Creates the description of the database inside <paramref name="dataPath"/> (created if missing).</summary>
+    /// <summary>
+    /// Creates the description of the database inside <paramref name="dataPath"/>, creating the folder if missing with
+    /// its name synced: SQLite syncs the directory its journal is created in, not the folders above it.
+    /// </summary>
     public SqliteDatabase(string dataPath)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(dataPath);
         DataPath = Path.GetFullPath(dataPath);
-        Directory.CreateDirectory(DataPath);
+        DirectorySync.CreateDirectory(DataPath);
         FilePath = Path.Combine(DataPath, FileName);
         ConnectionString = new SqliteConnectionStringBuilder
         {

@@ -1,6 +1,7 @@
 using System.Buffers.Text;
 using System.Security.Cryptography;
 using System.Text;
+using Gateway.Storage;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Silo.Admin;
@@ -69,7 +70,8 @@ public sealed partial class AdminToken
     private static string Generate(string path)
     {
         var token = Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(GeneratedTokenBytes));
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var folder = Path.GetDirectoryName(path)!;
+        DirectorySync.CreateDirectory(folder);
         // Created with owner-only permissions from the start, so the token is never readable by others, even briefly.
         var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
         if (!OperatingSystem.IsWindows())
@@ -77,11 +79,15 @@ public sealed partial class AdminToken
             options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
         }
 
-        using (var writer = new StreamWriter(path, Encoding.ASCII, options))
+        using (var file = new FileStream(path, options))
         {
-            writer.Write(token);
+            file.Write(Encoding.ASCII.GetBytes(token));
+            file.Flush(flushToDisk: true);
         }
 
+        // The operator copies the token from this file on first start: a power cut must not take it (its data or its
+        // name) and have the next start generate a different one.
+        DirectorySync.Sync(folder);
         return token;
     }
 

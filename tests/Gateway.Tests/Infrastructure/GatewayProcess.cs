@@ -122,7 +122,8 @@ public sealed class GatewayProcess : IAsyncDisposable
         var mqttPort = FreePort.Next();
         var start = new ProcessStartInfo(launcher?[0] ?? "dotnet", [.. launcher?.Skip(1) ?? [], SiloDll])
         {
-            WorkingDirectory = dataPath,
+            // A data folder the gateway is to create on first start cannot be its working folder yet.
+            WorkingDirectory = Directory.Exists(dataPath) ? dataPath : AppContext.BaseDirectory,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
