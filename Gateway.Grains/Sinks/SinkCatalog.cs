@@ -32,6 +32,7 @@ public sealed class SinkCatalog : IDisposable
     {
         ArgumentNullException.ThrowIfNull(sinkOptions);
         ArgumentNullException.ThrowIfNull(gatewayOptions);
+        ArgumentNullException.ThrowIfNull(time);
         var gateway = gatewayOptions.Value;
         var configured = sinkOptions.Value.Sinks;
         if (configured.Count == 0)
@@ -40,7 +41,7 @@ public sealed class SinkCatalog : IDisposable
         }
 
         return new SinkCatalog(configured.Select(options => (
-            Create(options, gateway),
+            Create(options, gateway, time),
             SinkRoute.From(options),
             new SinkCircuit(options.CircuitFailureThreshold, options.CircuitOpenDuration, time))));
     }
@@ -60,7 +61,7 @@ public sealed class SinkCatalog : IDisposable
         }
     }
 
-    private static ISink Create(SinkOptions options, GatewayOptions gateway)
+    private static ISink Create(SinkOptions options, GatewayOptions gateway, TimeProvider time)
     {
         ISink sink = options.Type switch
         {
@@ -70,7 +71,7 @@ public sealed class SinkCatalog : IDisposable
             _ => throw new InvalidOperationException($"Sink '{options.Name}' has unknown type '{options.Type}'."),
         };
         return options.MessagesPerSecond > 0 || options.BytesPerSecond > 0
-            ? new RateLimitedSink(sink, options.MessagesPerSecond, options.BytesPerSecond)
+            ? new RateLimitedSink(sink, options.MessagesPerSecond, options.BytesPerSecond, time)
             : sink;
     }
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Gateway.Storage;
 using Gateway.Tests.Infrastructure;
+using Microsoft.Extensions.Time.Testing;
 using Orleans.TestingHost;
 
 namespace Gateway.Tests.Egress;
@@ -9,14 +10,11 @@ namespace Gateway.Tests.Egress;
 /// One silo with an HTTPS sink per scenario, each routed by device-id pattern (<c>{sink}-*</c>) to its own
 /// receiver, so tests that make their cloud fail never disturb each other.
 /// </summary>
-public sealed class EgressFixture : IAsyncLifetime
+public abstract class EgressSilo(params string[] sinkNames) : IAsyncLifetime
 {
     public const int CircuitFailureThreshold = 3;
     public static readonly TimeSpan CircuitOpenDuration = TimeSpan.FromSeconds(1);
-    public static readonly string[] SinkNames = ["retry", "flaky", "reject", "outage", "gzip", "slow", "resume"];
-
-    /// <summary>The <c>resume</c> sink keeps its circuit open long enough to tell a woken partition from one that slept.</summary>
-    public static readonly TimeSpan LongCircuitOpenDuration = TimeSpan.FromSeconds(5);
+    public static readonly TimeSpan BackoffCap = TimeSpan.FromMilliseconds(200);
 
     private readonly TempDirectory _directory = new();
 
@@ -26,6 +24,9 @@ public sealed class EgressFixture : IAsyncLifetime
 
     public string DatabasePath => _directory.Combine(SqliteDatabase.FileName);
 
+    /// <summary>Settings beyond the sinks, and silo configurators beyond the gateway's.</summary>
+    protected virtual Type[] Configure(Dictionary<string, string?> settings) => [];
+
     public async Task InitializeAsync()
     {
         var certificates = new TestCertificates(_directory.Path);
@@ -34,12 +35,12 @@ public sealed class EgressFixture : IAsyncLifetime
             ["Gateway:DataPath"] = _directory.Path,
             ["Gateway:Delivery:BatchSize"] = "20",
             ["Gateway:Delivery:BackoffBase"] = "00:00:00.020",
-            ["Gateway:Delivery:BackoffCap"] = "00:00:00.200",
+            ["Gateway:Delivery:BackoffCap"] = BackoffCap.ToString(),
             ["Gateway:Delivery:MaxAttempts"] = "1000",
         };
-        for (var i = 0; i < SinkNames.Length; i++)
+        for (var i = 0; i < sinkNames.Length; i++)
         {
-            var name = SinkNames[i];
+            var name = sinkNames[i];
             var receiver = await CloudReceiver.StartAsync(certificates.Server);
             Receivers[name] = receiver;
             var prefix = $"Gateway:Sinks:{i}:";
@@ -49,11 +50,12 @@ public sealed class EgressFixture : IAsyncLifetime
             settings[prefix + "CaCertificatePath"] = certificates.CaPath;
             settings[prefix + "Devices:0"] = name + "-*";
             settings[prefix + "CircuitFailureThreshold"] = CircuitFailureThreshold.ToString(CultureInfo.InvariantCulture);
-            settings[prefix + "CircuitOpenDuration"] = (name == "resume" ? LongCircuitOpenDuration : CircuitOpenDuration).ToString();
+            settings[prefix + "CircuitOpenDuration"] = CircuitOpenDuration.ToString();
             settings[prefix + "Gzip"] = name == "gzip" ? "true" : "false";
         }
 
-        Cluster = await GatewayCluster.StartAsync(settings);
+        var configurators = Configure(settings);
+        Cluster = await GatewayCluster.StartAsync(settings, null, configurators);
     }
 
     public async Task DisposeAsync()
@@ -69,8 +71,34 @@ public sealed class EgressFixture : IAsyncLifetime
     }
 }
 
+/// <summary>The egress silo on the real clock, for scenarios that only need delivery to make progress.</summary>
+public sealed class EgressFixture() : EgressSilo("retry", "flaky", "reject", "gzip");
+
+/// <summary>
+/// The egress silo on a <see cref="FakeTimeProvider"/>: its partitions' timers, backoffs and circuits move only when a
+/// test advances <see cref="Clock"/>, so tests of when something is sent assert on the clock, not on elapsed time.
+/// </summary>
+public sealed class FakeClockEgressFixture() : EgressSilo("outage", "slow", "resume")
+{
+    public FakeTimeProvider Clock { get; } = new(DateTimeOffset.UtcNow);
+
+    protected override Type[] Configure(Dictionary<string, string?> settings)
+    {
+        SiloClock.Use(Clock, settings);
+        // A woken partition sends at once, not at the next linger tick, so only backoffs and circuits need the clock.
+        settings["Gateway:Delivery:Linger"] = "00:00:00";
+        return [typeof(SiloClock.Configurator)];
+    }
+}
+
 [CollectionDefinition(Name)]
 public sealed class EgressCollection : ICollectionFixture<EgressFixture>
 {
     public const string Name = "egress";
+}
+
+[CollectionDefinition(Name)]
+public sealed class FakeClockEgressCollection : ICollectionFixture<FakeClockEgressFixture>
+{
+    public const string Name = "egress-fake-clock";
 }

@@ -2,7 +2,6 @@ using System.Text;
 using System.Text.Json;
 using Gateway.DeadLetters;
 using Gateway.Devices;
-using Gateway.Partitions;
 using Gateway.Tests.Infrastructure;
 
 namespace Gateway.Tests.Egress;
@@ -24,10 +23,6 @@ public sealed class HttpSinkTests(EgressFixture fixture)
 
     private static List<long> Sequences(IEnumerable<JsonElement> records, string deviceId) =>
         records.Where(r => r.GetProperty("deviceId").GetString() == deviceId).Select(r => r.GetProperty("sequence").GetInt64()).ToList();
-
-    private Task<PartitionStatus> PartitionOfAsync(string sink, string deviceId) =>
-        fixture.Cluster.GrainFactory.GetGrain<IDeviceGrain>(deviceId).GetStatusAsync().ContinueWith(status =>
-            fixture.Cluster.GrainFactory.GetGrain<IPartitionGrain>(new PartitionKey(sink, status.Result.Partition).ToString()).GetStatusAsync()).Unwrap();
 
     [Fact]
     public async Task A_batch_carries_each_records_message_id_and_the_same_idempotency_key_when_retried()
@@ -93,26 +88,6 @@ public sealed class HttpSinkTests(EgressFixture fixture)
     }
 
     [Fact]
-    public async Task The_circuit_opens_after_consecutive_failures_stops_sending_and_closes_when_the_cloud_recovers()
-    {
-        var receiver = fixture.Receivers["outage"];
-        receiver.Respond = _ => (503, null);
-
-        await SendAsync("outage-1", 5);
-        await Eventually.TrueAsync(async () => (await PartitionOfAsync("outage", "outage-1")).Circuit == "Open", "the circuit open");
-        var requestsWhenOpened = receiver.Requests.Count;
-        Assert.InRange(requestsWhenOpened, EgressFixture.CircuitFailureThreshold, EgressFixture.CircuitFailureThreshold + 1);
-
-        // Without the circuit, a 200 ms backoff cap would retry ~15 times in 3 s; open, it sends one probe a second.
-        await Task.Delay(TimeSpan.FromSeconds(3));
-        Assert.InRange(receiver.Requests.Count - requestsWhenOpened, 1, 5);
-
-        receiver.Respond = _ => (200, null);
-        await Eventually.TrueAsync(() => receiver.Accepted.Count() == 5, "delivery after recovery");
-        Assert.Equal("Closed", (await PartitionOfAsync("outage", "outage-1")).Circuit);
-    }
-
-    [Fact]
     public async Task Gzip_compresses_request_bodies()
     {
         var receiver = fixture.Receivers["gzip"];
@@ -121,60 +96,5 @@ public sealed class HttpSinkTests(EgressFixture fixture)
 
         await Eventually.TrueAsync(() => receiver.Accepted.Count() == 2, "records delivered");
         Assert.All(receiver.Requests, request => Assert.Equal("gzip", request.ContentEncoding));
-    }
-
-    [Fact]
-    public async Task Retry_after_from_the_cloud_is_honored()
-    {
-        var receiver = fixture.Receivers["slow"];
-        var calls = 0;
-        var times = new List<DateTimeOffset>();
-        receiver.Respond = _ =>
-        {
-            lock (times)
-            {
-                times.Add(DateTimeOffset.UtcNow);
-            }
-
-            return Interlocked.Increment(ref calls) == 1 ? (429, "2") : (200, null);
-        };
-
-        await SendAsync("slow-1", 1);
-
-        await Eventually.TrueAsync(() => receiver.Accepted.Any(), "the record delivered after the asked delay");
-        Assert.True(times[1] - times[0] >= TimeSpan.FromSeconds(1.9), $"retried after {(times[1] - times[0]).TotalSeconds:F2}s, before Retry-After");
-    }
-
-    [Fact]
-    public async Task When_a_probe_closes_the_circuit_the_sinks_other_partitions_resume_at_once()
-    {
-        var receiver = fixture.Receivers["resume"];
-        receiver.Respond = _ => (503, null);
-        var router = new Gateway.Routing.PartitionRouter([], Microsoft.Extensions.Options.Options.Create(new DeliveryOptions()));
-        var first = "resume-a";
-        var second = Enumerable.Range(0, 100).Select(i => $"resume-{i}").First(id => router.PartitionOf(id) != router.PartitionOf(first));
-
-        await SendAsync(first, 1);
-        await SendAsync(second, 1);
-        await Eventually.TrueAsync(async () => (await PartitionOfAsync("resume", first)).Circuit == "Open", "the circuit open");
-        var answered = 0;
-        receiver.Respond = _ =>
-        {
-            // A slow answer to the probe: the other partition comes while it is out and is told to wait.
-            if (Interlocked.Increment(ref answered) == 1)
-            {
-                Thread.Sleep(TimeSpan.FromSeconds(1));
-            }
-
-            return (200, null);
-        };
-
-        // One partition probes when the open period ends; the other, woken by the probe's success, follows at
-        // once instead of sleeping through another open period.
-        await Eventually.TrueAsync(() => receiver.Accepted.Any(), "the probe delivered", TimeSpan.FromSeconds(30));
-        var probeDelivered = DateTimeOffset.UtcNow;
-        await Eventually.TrueAsync(() => receiver.Accepted.Count() == 2, "both devices delivered", TimeSpan.FromSeconds(30));
-        Assert.True(DateTimeOffset.UtcNow - probeDelivered < EgressFixture.LongCircuitOpenDuration / 2,
-            "the second partition waited out another open period");
     }
 }

@@ -39,6 +39,12 @@ public sealed class CloudReceiver : IAsyncDisposable
     /// <summary>Decides each answer from the records of the batch; 200 by default.</summary>
     public Func<IReadOnlyList<JsonElement>, (int Status, string? RetryAfter)> Respond { get; set; } = _ => (200, null);
 
+    /// <summary>
+    /// Runs before each answer is decided, with the batch's records: a test awaits a gate here to hold a request
+    /// open until it lets it go. Nothing is held by default.
+    /// </summary>
+    public Func<IReadOnlyList<JsonElement>, Task> BeforeAnswer { get; set; } = _ => Task.CompletedTask;
+
     /// <summary>Records of every batch answered 2xx, in arrival order.</summary>
     public IEnumerable<JsonElement> Accepted => Requests.Where(r => r.Status is >= 200 and < 300).SelectMany(r => r.Records);
 
@@ -80,6 +86,7 @@ public sealed class CloudReceiver : IAsyncDisposable
         var encoding = context.Request.Headers.ContentEncoding.ToString();
         Stream body = encoding == "gzip" ? new GZipStream(context.Request.Body, CompressionMode.Decompress) : context.Request.Body;
         var records = (await JsonSerializer.DeserializeAsync<List<JsonElement>>(body))!;
+        await BeforeAnswer(records);
         var (status, retryAfter) = Respond(records);
         Requests.Enqueue(new ReceivedBatch(
             context.Request.Headers["Idempotency-Key"].ToString(), encoding.Length == 0 ? null : encoding,

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Gateway.Partitions;
+using Gateway.Tests.Infrastructure;
 using Gateway.Wal;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
@@ -50,15 +51,21 @@ public sealed class PendingPartitionWakerTests
     }
 
     /// <summary>Moves the fake clock a second at a time until the wake-up rounds finish.</summary>
+    /// <remarks>
+    /// The rounds arm their timers on thread-pool continuations, so a step may land before the next timer is armed
+    /// and be spent for nothing. The steps are therefore not counted against a fixed budget, which a loaded machine
+    /// could exhaust; they go on until the rounds finish, with a deadline in real time as the only bound.
+    /// </remarks>
     private async Task<T> RunOnFakeTimeAsync<T>(Task<T> running)
     {
-        for (var step = 0; step < 120 && !running.IsCompleted; step++)
+        var deadline = DateTime.UtcNow + Eventually.DefaultTimeout;
+        while (!running.IsCompleted)
         {
+            Assert.True(DateTime.UtcNow < deadline, $"the wake-up rounds did not finish within {Eventually.DefaultTimeout.TotalSeconds}s");
             _time.Advance(TimeSpan.FromSeconds(1));
             await Task.WhenAny(running, Task.Delay(10));
         }
 
-        Assert.True(running.IsCompleted, "the wake-up rounds did not finish within two fake minutes");
         return await running;
     }
 }
