@@ -8,7 +8,13 @@ public sealed record SinkLine(string MessageId, string DeviceId, long Sequence, 
 /// <summary>Reads what the file sink wrote: every complete NDJSON line of every file in a folder.</summary>
 public static class SinkFiles
 {
-    public static List<SinkLine> Read(string folder)
+    /// <param name="folder">The sink's folder.</param>
+    /// <param name="afterPowerCuts">
+    /// Whether the files may end where a power cut left them: writes that were never synced (a sink whose syncs a
+    /// test disabled) can reach the disk out of order, leaving a run of NUL bytes before a torn line. Those lines are
+    /// skipped; elsewhere a line that does not parse fails the read.
+    /// </param>
+    public static List<SinkLine> Read(string folder, bool afterPowerCuts = false)
     {
         var lines = new List<SinkLine>();
         if (!Directory.Exists(folder))
@@ -24,7 +30,11 @@ public static class SinkFiles
             var complete = text.EndsWith('\n') ? text : text[..(text.LastIndexOf('\n') + 1)];
             foreach (var line in complete.Split('\n', StringSplitOptions.RemoveEmptyEntries))
             {
-                var json = JsonDocument.Parse(line).RootElement.Clone();
+                if (!TryParse(afterPowerCuts ? line.TrimStart('\0') : line, afterPowerCuts, out var json))
+                {
+                    continue;
+                }
+
                 lines.Add(new SinkLine(
                     json.GetProperty("messageId").GetString()!,
                     json.GetProperty("deviceId").GetString()!,
@@ -34,5 +44,19 @@ public static class SinkFiles
         }
 
         return lines;
+    }
+
+    private static bool TryParse(string line, bool skipTorn, out JsonElement json)
+    {
+        try
+        {
+            json = JsonDocument.Parse(line).RootElement.Clone();
+            return true;
+        }
+        catch (JsonException) when (skipTorn)
+        {
+            json = default;
+            return false;
+        }
     }
 }

@@ -76,7 +76,7 @@ public sealed class PowerCutScenario(Action<string> log)
             if (IgnoreSyncOf is not null)
             {
                 // The negative control must have something to lose: sink lines whose acks are durable.
-                await Eventually.TrueAsync(() => SinkFiles.Read(sinkFolder).Count >= 100, "file sink lines before the cut", TimeSpan.FromSeconds(60));
+                await Eventually.TrueAsync(() => SinkFiles.Read(sinkFolder, afterPowerCuts: true).Count >= 100, "file sink lines before the cut", TimeSpan.FromSeconds(60));
             }
 
             await Task.Delay(Random.Shared.Next(0, 300));
@@ -112,7 +112,7 @@ public sealed class PowerCutScenario(Action<string> log)
         var lastCounts = (-1, -1);
         while (true)
         {
-            var file = SinkFiles.Read(sinkFolder);
+            var file = SinkFiles.Read(sinkFolder, afterPowerCuts: true);
             var records = cloud.Accepted.ToList();
             if (Missing(file.Select(line => Key(line.Line)).ToList()) == 0 && Missing(records.Select(Key).ToList()) == 0)
             {
