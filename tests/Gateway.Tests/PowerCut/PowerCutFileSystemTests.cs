@@ -225,8 +225,11 @@ public sealed class PowerCutFileSystemTests(ITestOutputHelper output)
         {
             await connection.OpenAsync();
             integrity = Scalar<string>(connection, "PRAGMA integrity_check");
-            rows = Scalar<long>(connection, "SELECT count(*) FROM t");
-            highest = Scalar<long>(connection, "SELECT coalesce(max(id), 0) FROM t");
+            // Without syncs even the table can go: a torn rewrite of the log's header at a restart of the log
+            // (after a checkpoint) invalidates the synced frames that created it. That too is loss.
+            var tableLeft = Scalar<long>(connection, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 't'") == 1;
+            rows = tableLeft ? Scalar<long>(connection, "SELECT count(*) FROM t") : 0;
+            highest = tableLeft ? Scalar<long>(connection, "SELECT coalesce(max(id), 0) FROM t") : 0;
         }
 
         var lastCommitted = committed.Max();
@@ -250,7 +253,7 @@ public sealed class PowerCutFileSystemTests(ITestOutputHelper output)
         return (T)command.ExecuteScalar()!;
     }
 
-    // The table is created with synchronous=FULL in both modes, so the negative control loses rows, not the file.
+    // The table is created with synchronous=FULL in both modes, so the negative control mostly loses rows, not the table.
     private const string SqliteWriterScript = """
         import sqlite3, sys
         path, synchronous = sys.argv[1], sys.argv[2]
