@@ -277,13 +277,34 @@ public sealed partial class SqliteWalStore : IOpenableWalStore
     {
         using var connection = _database.Open();
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT last_sequence, first_seen_at, last_seen_at, accepted_count FROM wal_device WHERE device_id = $device_id";
+        // The row covers the messages up to its last sequence; those above it are still stored (WalCommands.FoldDevice).
+        // One statement, so both halves are read from the same snapshot.
+        command.CommandText = """
+            SELECT d.last_sequence, d.first_seen_at, d.last_seen_at, d.accepted_count, m.last_sequence, m.first_seen, m.last_seen, m.accepted
+            FROM (SELECT 1) LEFT JOIN wal_device d ON d.device_id = $device_id
+            CROSS JOIN (
+                SELECT max(device_sequence) AS last_sequence, min(received_at) AS first_seen, max(received_at) AS last_seen, count(*) AS accepted
+                FROM wal_message
+                WHERE device_id = $device_id
+                  AND device_sequence > coalesce((SELECT last_sequence FROM wal_device WHERE device_id = $device_id), 0)) m
+            """;
         command.Parameters.AddWithValue("$device_id", deviceId);
         using var reader = command.ExecuteReader();
-        return Task.FromResult(reader.Read()
-            ? new WalDeviceRecord(reader.GetInt64(0), TimeOrNull(reader, 1), TimeOrNull(reader, 2), reader.GetInt64(3))
-            : WalDeviceRecord.None);
+        reader.Read();
+        var folded = reader.IsDBNull(0)
+            ? WalDeviceRecord.None
+            : new WalDeviceRecord(reader.GetInt64(0), TimeOrNull(reader, 1), TimeOrNull(reader, 2), reader.GetInt64(3));
+        var stored = reader.GetInt64(7);
+        return Task.FromResult(stored == 0
+            ? folded
+            : new WalDeviceRecord(
+                reader.GetInt64(4),
+                folded.FirstSeen ?? TimeOrNull(reader, 5),
+                Later(folded.LastSeen, TimeOrNull(reader, 6)),
+                folded.AcceptedCount + stored));
     }
+
+    private static DateTimeOffset? Later(DateTimeOffset? a, DateTimeOffset? b) => a is null ? b : b is null ? a : a > b ? a : b;
 
     private static DateTimeOffset? TimeOrNull(SqliteDataReader reader, int ordinal) =>
         reader.IsDBNull(ordinal) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(ordinal));
@@ -517,11 +538,22 @@ public sealed partial class SqliteWalStore : IOpenableWalStore
     {
         using var connection = _database.Open();
         using var command = connection.CreateCommand();
-        // Devices that stored messages are in wal_device (activity committed with each append, so exact); the
-        // directory adds those an operator provisioned or disabled before they sent anything.
+        // Devices that stored messages are in wal_device (up to its last sequence) and in wal_message (above it); the
+        // directory adds those an operator provisioned or disabled before they sent anything. The stored devices are
+        // found by skipping through the device index one device at a time, and a device's first and last message by
+        // its sequence (received_at grows with it), so the list reads a few pages per device, not every message.
         command.CommandText = """
+            WITH RECURSIVE stored(device_id) AS (
+                SELECT (SELECT min(device_id) FROM wal_message WHERE device_id > $after)
+                UNION ALL
+                SELECT (SELECT min(device_id) FROM wal_message WHERE device_id > stored.device_id) FROM stored WHERE stored.device_id IS NOT NULL)
             SELECT device_id, min(first_seen), max(last_seen) FROM (
                 SELECT device_id, first_seen_at AS first_seen, last_seen_at AS last_seen FROM wal_device WHERE device_id > $after
+                UNION ALL
+                SELECT device_id,
+                       (SELECT received_at FROM wal_message m WHERE m.device_id = stored.device_id ORDER BY device_sequence LIMIT 1),
+                       (SELECT received_at FROM wal_message m WHERE m.device_id = stored.device_id ORDER BY device_sequence DESC LIMIT 1)
+                FROM stored WHERE device_id IS NOT NULL
                 UNION ALL
                 SELECT device_id, first_seen, last_seen FROM wal_device_directory WHERE device_id > $after)
             GROUP BY device_id

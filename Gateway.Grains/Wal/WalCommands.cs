@@ -16,7 +16,9 @@ internal sealed class WalCommands : IDisposable
     private SqliteTransaction? _transaction;
     private readonly SqliteCommand _insertMessage;
     private readonly SqliteCommand _insertDelivery;
-    private readonly SqliteCommand _upsertDevice;
+    private readonly SqliteCommand _deviceLastSequence;
+    private readonly SqliteCommand _deviceActivity;
+    private readonly SqliteCommand _foldDevice;
     private readonly SqliteCommand _markAcked;
     private readonly SqliteCommand _markFailed;
     private readonly SqliteCommand _returnWrittenInFlight;
@@ -36,15 +38,22 @@ internal sealed class WalCommands : IDisposable
             INSERT INTO wal_delivery (id, message_seq, sink, partition, state, attempts, updated_at)
             VALUES ($id, $message_seq, $sink, $partition, 0, 0, $now)
             """, "$id", "$message_seq", "$sink", "$partition", "$now");
-        _upsertDevice = Create(connection, """
+        // A device's row covers its messages up to last_sequence; the messages above it are still in wal_message
+        // (see FoldDevices), so an append writes no device row.
+        _deviceLastSequence = Create(connection, "SELECT last_sequence FROM wal_device WHERE device_id = $device_id", "$device_id");
+        _deviceActivity = Create(connection, """
+            SELECT count(*), min(received_at), max(received_at) FROM wal_message
+            WHERE device_id = $device_id AND device_sequence > $after AND device_sequence <= $through
+            """, "$device_id", "$after", "$through");
+        _foldDevice = Create(connection, """
             INSERT INTO wal_device (device_id, last_sequence, first_seen_at, last_seen_at, accepted_count)
-            VALUES ($device_id, $last_sequence, $seen_at, $seen_at, $accepted)
+            VALUES ($device_id, $last_sequence, $first_seen, $last_seen, $accepted)
             ON CONFLICT (device_id) DO UPDATE SET
                 last_sequence = max(last_sequence, excluded.last_sequence),
                 first_seen_at = coalesce(first_seen_at, excluded.first_seen_at),
                 last_seen_at = max(coalesce(last_seen_at, 0), excluded.last_seen_at),
                 accepted_count = accepted_count + excluded.accepted_count
-            """, "$device_id", "$last_sequence", "$seen_at", "$accepted");
+            """, "$device_id", "$last_sequence", "$first_seen", "$last_seen", "$accepted");
         // One statement per acked batch (the ids as a JSON array), not one per record: a drain acks 1,000 at a time.
         // A lease is not written (LeasedDeliveries): the ack records when the attempt started. State 1 is a row an
         // earlier version left InFlight.
@@ -80,6 +89,7 @@ internal sealed class WalCommands : IDisposable
             """, "$cutoff", "$limit");
         _deleteOrphanMessage = Create(connection, $"""
             DELETE FROM wal_message WHERE seq = $seq AND NOT EXISTS (SELECT 1 FROM wal_delivery WHERE {DeliveryIds.BelongsTo("id", "$seq")})
+            RETURNING device_id, device_sequence, received_at
             """, "$seq");
         _writeProbe = Create(connection, """
             INSERT INTO wal_probe (id, written_at) VALUES (1, $now)
@@ -125,16 +135,6 @@ internal sealed class WalCommands : IDisposable
         p[3].Value = route.Partition;
         p[4].Value = nowMs;
         _insertDelivery.ExecuteNonQuery();
-    }
-
-    public void UpsertDevice(string deviceId, long lastSequence, long seenAtMs, int accepted)
-    {
-        var p = _upsertDevice.Parameters;
-        p[0].Value = deviceId;
-        p[1].Value = lastSequence;
-        p[2].Value = seenAtMs;
-        p[3].Value = accepted;
-        _upsertDevice.ExecuteNonQuery();
     }
 
     /// <returns>How many of the records were pending and are now Acked, and their payload bytes.</returns>
@@ -234,11 +234,76 @@ internal sealed class WalCommands : IDisposable
 
     private void DeleteOrphanMessages(List<long> messageSeqs)
     {
+        var deleted = new Dictionary<string, List<(long Sequence, long ReceivedAt)>>(StringComparer.Ordinal);
         foreach (var seq in messageSeqs)
         {
             _deleteOrphanMessage.Parameters[0].Value = seq;
-            _deleteOrphanMessage.ExecuteNonQuery();
+            using var reader = _deleteOrphanMessage.ExecuteReader();
+            if (reader.Read())
+            {
+                var deviceId = reader.GetString(0);
+                if (!deleted.TryGetValue(deviceId, out var messages))
+                {
+                    deleted[deviceId] = messages = [];
+                }
+
+                messages.Add((reader.GetInt64(1), reader.GetInt64(2)));
+            }
         }
+
+        foreach (var (deviceId, messages) in deleted)
+        {
+            FoldDevice(deviceId, messages);
+        }
+    }
+
+    /// <summary>
+    /// Keeps a device's row covering every message it has stored, as messages leave: when deleted messages reach above
+    /// the row's last sequence, the row takes in the device's messages up to the highest deleted one (those deleted in
+    /// this transaction and those still there), so its sequence is never handed out again and its count and times
+    /// stay exact. Messages above the row are always still in wal_message, where reads find them.
+    /// </summary>
+    private void FoldDevice(string deviceId, List<(long Sequence, long ReceivedAt)> deleted)
+    {
+        _deviceLastSequence.Parameters[0].Value = deviceId;
+        var covered = _deviceLastSequence.ExecuteScalar() is long last ? last : 0;
+        var through = deleted.Max(message => message.Sequence);
+        if (through <= covered)
+        {
+            return;
+        }
+
+        var a = _deviceActivity.Parameters;
+        a[0].Value = deviceId;
+        a[1].Value = covered;
+        a[2].Value = through;
+        long count;
+        long? firstSeen, lastSeen;
+        using (var remaining = _deviceActivity.ExecuteReader())
+        {
+            remaining.Read();
+            count = remaining.GetInt64(0);
+            firstSeen = remaining.IsDBNull(1) ? null : remaining.GetInt64(1);
+            lastSeen = remaining.IsDBNull(2) ? null : remaining.GetInt64(2);
+        }
+
+        foreach (var (sequence, receivedAt) in deleted)
+        {
+            if (sequence > covered)
+            {
+                count++;
+                firstSeen = firstSeen is { } first ? Math.Min(first, receivedAt) : receivedAt;
+                lastSeen = lastSeen is { } seen ? Math.Max(seen, receivedAt) : receivedAt;
+            }
+        }
+
+        var f = _foldDevice.Parameters;
+        f[0].Value = deviceId;
+        f[1].Value = through;
+        f[2].Value = firstSeen!.Value;
+        f[3].Value = lastSeen!.Value;
+        f[4].Value = count;
+        _foldDevice.ExecuteNonQuery();
     }
 
     // Rare operations (operator actions) are not worth a prepared statement.

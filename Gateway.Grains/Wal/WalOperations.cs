@@ -8,7 +8,10 @@ internal sealed class WalCall<T>(Func<WalCommands, long, T> run) : WalOperation<
     protected override T Run(WalCommands commands, long nowMs) => run(commands, nowMs);
 }
 
-/// <summary>Appends a device's batch: messages, one delivery per route, and the device's record (<see cref="WalDeviceRecord"/>).</summary>
+/// <summary>
+/// Appends a device's batch: messages and one delivery per route. The device's record (<see cref="WalDeviceRecord"/>)
+/// is read from its messages until they are deleted (<see cref="WalCommands"/>), so an append writes no device row.
+/// </summary>
 internal sealed class AppendOperation(WalAppend append) : WalOperation<bool>
 {
     public override void AddWokenPartitions(HashSet<PartitionKey> partitions)
@@ -33,8 +36,6 @@ internal sealed class AppendOperation(WalAppend append) : WalOperation<bool>
             }
         }
 
-        var last = append.Messages[^1];
-        commands.UpsertDevice(append.DeviceId, last.Sequence, last.ReceivedAt.ToUnixTimeMilliseconds(), append.Messages.Count);
         return true;
     }
 }

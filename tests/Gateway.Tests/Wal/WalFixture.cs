@@ -41,21 +41,23 @@ public sealed class WalFixture : IDisposable
 
     public static WalAppend Append(string deviceId, long firstSequence, int count, PartitionKey route, string? deviceMessageIdPrefix = null)
     {
+        // One receive time for the batch, as a device grain gives it.
+        var receivedAt = DateTimeOffset.UtcNow;
         var messages = new List<WalMessage>(count);
         for (var i = 0; i < count; i++)
         {
             var sequence = firstSequence + i;
-            messages.Add(Message(deviceId, sequence, deviceMessageIdPrefix is null ? null : deviceMessageIdPrefix + sequence, route));
+            messages.Add(Message(deviceId, sequence, deviceMessageIdPrefix is null ? null : deviceMessageIdPrefix + sequence, receivedAt, route));
         }
 
         return new WalAppend(deviceId, messages);
     }
 
     /// <summary>A device's message <c>gw:{device}:{sequence}</c> through <paramref name="routes"/>.</summary>
-    public static WalMessage Message(string deviceId, long sequence, params PartitionKey[] routes) => Message(deviceId, sequence, null, routes);
+    public static WalMessage Message(string deviceId, long sequence, params PartitionKey[] routes) => Message(deviceId, sequence, null, DateTimeOffset.UtcNow, routes);
 
-    private static WalMessage Message(string deviceId, long sequence, string? deviceMessageId, params PartitionKey[] routes) => new(
-        $"gw:{deviceId}:{sequence}", sequence, deviceMessageId, DateTimeOffset.UtcNow, MediaTypes.Json,
+    private static WalMessage Message(string deviceId, long sequence, string? deviceMessageId, DateTimeOffset receivedAt, params PartitionKey[] routes) => new(
+        $"gw:{deviceId}:{sequence}", sequence, deviceMessageId, receivedAt, MediaTypes.Json,
         Encoding.UTF8.GetBytes($$"""{"n":{{sequence}}}"""), null, $"devices/{deviceId}/telemetry", routes);
 
     public void Dispose()

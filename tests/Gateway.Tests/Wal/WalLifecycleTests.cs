@@ -1,4 +1,6 @@
+using System.Text;
 using Gateway.Cluster;
+using Gateway.DeadLetters;
 using Gateway.Partitions;
 using Gateway.Storage;
 using Gateway.Tests.Infrastructure;
@@ -204,7 +206,7 @@ public abstract class WalLifecycleTests
     }
 
     [Fact]
-    public async Task Device_record_is_committed_with_its_appends_and_survives_compaction_of_its_messages()
+    public async Task Device_record_counts_every_stored_message_and_survives_compaction_of_its_messages()
     {
         using var wal = Open();
         Assert.Equal(WalDeviceRecord.None, await wal.Store.GetDeviceAsync("a"));
@@ -315,6 +317,72 @@ public abstract class WalLifecycleTests
 public sealed class SqliteWalLifecycleTests : WalLifecycleTests
 {
     protected override IWalUnderTest Open(WalOptions? options = null) => new SqliteWalUnderTest(options);
+
+    [Fact]
+    public async Task An_append_writes_no_device_row_and_the_device_record_is_read_from_its_messages()
+    {
+        using var wal = new WalFixture();
+        var first = WalFixture.Append("a", 1, 2, Partition);
+        var second = WalFixture.Append("a", 3, 3, Partition);
+        await wal.Store.AppendAsync(first);
+        await wal.Store.AppendAsync(second);
+
+        Assert.Equal(0, WalDatabase.Scalar(wal.Database.FilePath, "SELECT count(*) FROM wal_device"));
+        Assert.Equal(
+            new WalDeviceRecord(5, Millis(first.Messages[0].ReceivedAt), Millis(second.Messages[^1].ReceivedAt), 5),
+            await wal.Store.GetDeviceAsync("a"));
+    }
+
+    [Fact]
+    public async Task Deleting_a_devices_messages_folds_them_into_its_row_once_and_exactly()
+    {
+        using var wal = new WalFixture();
+        var kept = new PartitionKey("file", 1);
+        var first = new WalAppend("a", [Message("a", 1, T0, Partition), Message("a", 2, T0.AddSeconds(1), Partition), Message("a", 3, T0.AddSeconds(2), kept)]);
+        var second = new WalAppend("a", [Message("a", 4, T0.AddSeconds(3), Partition), Message("a", 5, T0.AddSeconds(4), kept)]);
+        await wal.Store.AppendAsync(first);
+        await wal.Store.AppendAsync(second);
+
+        // Sequences 1, 2 and 4 are delivered and compacted; 3 and 5 still wait on another partition.
+        await wal.Store.AckAsync(await wal.Store.LeaseAsync(Partition, 10));
+        Assert.Equal(3, await wal.Store.CompactAsync(DateTimeOffset.UtcNow.AddMinutes(1), 100));
+
+        // The row took in everything up to 4, the pending 3 with it; 5 is still read from its message.
+        Assert.Equal(4, WalDatabase.Scalar(wal.Database.FilePath, "SELECT last_sequence FROM wal_device WHERE device_id = 'a'"));
+        Assert.Equal(4, WalDatabase.Scalar(wal.Database.FilePath, "SELECT accepted_count FROM wal_device WHERE device_id = 'a'"));
+        var expected = new WalDeviceRecord(5, T0, T0.AddSeconds(4), 5);
+        Assert.Equal(expected, await wal.Store.GetDeviceAsync("a"));
+
+        // Deleting 3 (already in the row) and 5 later counts neither twice; a restart reads the same.
+        await wal.Store.AckAsync(await wal.Store.LeaseAsync(kept, 10));
+        Assert.Equal(2, await wal.Store.CompactAsync(DateTimeOffset.UtcNow.AddMinutes(1), 100));
+        wal.Reopen();
+        Assert.Equal(0, WalDatabase.Scalar(wal.Database.FilePath, "SELECT count(*) FROM wal_message"));
+        Assert.Equal(expected, await wal.Store.GetDeviceAsync("a"));
+        Assert.Equal([new DeviceDirectoryEntry("a", T0, T0.AddSeconds(4))], await wal.Store.ListDevicesAsync(null, null, 10));
+    }
+
+    [Fact]
+    public async Task Purging_dead_letters_folds_their_devices_rows_before_the_messages_go()
+    {
+        using var wal = new WalFixture();
+        await wal.Store.AppendAsync(new WalAppend("a", [Message("a", 1, T0, Partition), Message("a", 2, T0.AddSeconds(1), Partition)]));
+        var now = DateTimeOffset.UtcNow;
+        await wal.Store.FailAsync(await wal.Store.LeaseAsync(Partition, 10), new DeliveryFailure("refused", Permanent: true, now, 10, DateTimeOffset.MinValue));
+
+        Assert.Equal(2, await wal.Store.PurgeDeadAsync(new DeadLetterFilter()));
+
+        Assert.Equal(0, WalDatabase.Scalar(wal.Database.FilePath, "SELECT count(*) FROM wal_message"));
+        Assert.Equal(new WalDeviceRecord(2, T0, T0.AddSeconds(1), 2), await wal.Store.GetDeviceAsync("a"));
+    }
+
+    private static readonly DateTimeOffset T0 = DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+
+    private static DateTimeOffset Millis(DateTimeOffset time) => DateTimeOffset.FromUnixTimeMilliseconds(time.ToUnixTimeMilliseconds());
+
+    private static WalMessage Message(string deviceId, long sequence, DateTimeOffset receivedAt, PartitionKey route) =>
+        new($"gw:{deviceId}:{sequence}", sequence, null, receivedAt, MediaTypes.Json, Encoding.UTF8.GetBytes($$"""{"n":{{sequence}}}"""), null,
+            $"devices/{deviceId}/telemetry", [route]);
 
     [Fact]
     public async Task The_pending_bytes_summed_after_a_restart_add_up_with_what_changed_while_they_were_summed()
