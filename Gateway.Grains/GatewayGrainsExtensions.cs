@@ -74,6 +74,8 @@ public static class GatewayGrainsExtensions
             ? sp.GetRequiredService<PostgreSqlWalStore>()
             : sp.GetRequiredService<SqliteWalStore>());
         services.TryAddSingleton<IWalStore>(sp => sp.GetRequiredService<IOpenableWalStore>());
+        services.TryAddSingleton<IDeliveryLog>(sp => sp.GetRequiredService<IOpenableWalStore>());
+        services.TryAddSingleton<IWalAdmin>(sp => sp.GetRequiredService<IOpenableWalStore>());
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, WalLifecycle>();
         services.TryAddSingleton<IngestPressure>();
         services.TryAddSingleton<TailInterest>();

@@ -9,7 +9,7 @@ namespace Gateway.DeadLetters;
 /// replay wakes the partitions that got their records back.
 /// </summary>
 [StatelessWorker]
-public sealed class DeadLettersGrain(IWalStore wal) : Grain, IDeadLettersGrain
+public sealed class DeadLettersGrain(IWalAdmin wal) : Grain, IDeadLettersGrain
 {
     private const int MaxPage = 1000;
 

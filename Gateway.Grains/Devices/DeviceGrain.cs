@@ -19,7 +19,8 @@ namespace Gateway.Devices;
 /// </summary>
 public sealed partial class DeviceGrain(
     [PersistentState("device", StorageNames.Gateway)] IPersistentState<DeviceState> state,
-    IWalStore wal,
+    IDeliveryLog wal,
+    IWalAdmin walAdmin,
     IngestPressure pressure,
     PartitionRouter router,
     TailInterest tailInterest,
@@ -176,7 +177,7 @@ public sealed partial class DeviceGrain(
     {
         var current = state.State;
         var valid = DeviceId.IsValid(_deviceId);
-        var counts = valid ? await wal.GetDeviceDeliveryCountsAsync(_deviceId) : new DeviceDeliveryCounts(0, 0);
+        var counts = valid ? await walAdmin.GetDeviceDeliveryCountsAsync(_deviceId) : new DeviceDeliveryCounts(0, 0);
         return new DeviceStatus(
             _deviceId, _firstSeen, _lastSeen, _acceptedCount, current.DuplicateCount,
             current.RefusedCount, _lastSequence, _partition)
@@ -314,7 +315,7 @@ public sealed partial class DeviceGrain(
         }
 
         // Listed by the admin API even if it never sends anything (devices that did are listed from wal_device).
-        await wal.RecordDeviceAsync(new DeviceDirectoryEntry(_deviceId, _firstSeen, _lastSeen));
+        await walAdmin.RecordDeviceAsync(new DeviceDirectoryEntry(_deviceId, _firstSeen, _lastSeen));
         return await GetStatusAsync();
     }
 

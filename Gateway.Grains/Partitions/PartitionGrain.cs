@@ -13,7 +13,7 @@ namespace Gateway.Partitions;
 /// so a restart or a long outage never strands records.
 /// </summary>
 public sealed partial class PartitionGrain(
-    IWalStore wal,
+    IDeliveryLog wal,
     SinkCatalog sinks,
     BackingOffPartitions backingOff,
     GatewayMetrics metrics,

@@ -15,7 +15,7 @@ internal sealed class GatewayGauges : ILifecycleParticipant<ISiloLifecycle>
     private const string StateTag = "gateway.wal.state";
 
     public GatewayGauges(
-        GatewayMetrics metrics, IWalStore wal, IngestPressure pressure, SinkCatalog sinks, BackingOffPartitions backingOff, SqliteDatabase database)
+        GatewayMetrics metrics, IDeliveryLog wal, IngestPressure pressure, SinkCatalog sinks, BackingOffPartitions backingOff, SqliteDatabase database)
     {
         var meter = metrics.Meter;
         meter.CreateObservableUpDownCounter<long>("gateway.wal.records", () =>

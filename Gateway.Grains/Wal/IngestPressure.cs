@@ -8,7 +8,7 @@ namespace Gateway.Wal;
 /// Decides whether ingest may take more messages: the WAL below its high-water marks and the data disk
 /// above its free-space floor. Readiness reports the same answer.
 /// </summary>
-public sealed class IngestPressure(IWalStore wal, SqliteDatabase database, IOptions<WalOptions> options, TimeProvider time)
+public sealed class IngestPressure(IDeliveryLog wal, SqliteDatabase database, IOptions<WalOptions> options, TimeProvider time)
 {
     private static readonly TimeSpan DiskCheckInterval = TimeSpan.FromSeconds(1);
     private readonly WalOptions _options = options.Value;

@@ -6,7 +6,7 @@ namespace Gateway.Wal;
 
 /// <summary>Deletes Acked records once they are older than the retention window, in bounded chunks.</summary>
 public sealed partial class WalCompactionService(
-    IWalStore wal,
+    IDeliveryLog wal,
     IOptions<WalOptions> options,
     TimeProvider time,
     ILogger<WalCompactionService> logger) : BackgroundService

@@ -24,7 +24,7 @@ internal static class DeviceAdminEndpoints
             .WithSummary("Enables a disabled device.").Produces<DeviceView>();
     }
 
-    private static async Task<IResult> ListAsync(string? after, string? limit, string? seenSince, IWalStore wal)
+    private static async Task<IResult> ListAsync(string? after, string? limit, string? seenSince, IWalAdmin wal)
     {
         if ((after is not null && !AdminInput.TryDeviceId(after, "after", out var error))
             || !AdminInput.TryLimit(limit, out var size, out error)
@@ -55,7 +55,7 @@ internal static class DeviceAdminEndpoints
         return Results.Ok(DeviceView.From(status, provisioned));
     }
 
-    private static async Task<IResult> ProvisionAsync(string deviceId, IGrainFactory grains, IWalStore wal)
+    private static async Task<IResult> ProvisionAsync(string deviceId, IGrainFactory grains, IWalAdmin wal)
     {
         if (!AdminInput.TryDeviceId(deviceId, "deviceId", out var error))
         {
@@ -72,7 +72,7 @@ internal static class DeviceAdminEndpoints
         return Results.Created($"/admin/v1/devices/{deviceId}", new DeviceSecret(deviceId, secret));
     }
 
-    private static async Task<IResult> RotateAsync(string deviceId, IGrainFactory grains, IWalStore wal)
+    private static async Task<IResult> RotateAsync(string deviceId, IGrainFactory grains, IWalAdmin wal)
     {
         if (!AdminInput.TryDeviceId(deviceId, "deviceId", out var error))
         {

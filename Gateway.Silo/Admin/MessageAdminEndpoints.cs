@@ -15,7 +15,7 @@ internal static class MessageAdminEndpoints
             .Produces<WalView>();
     }
 
-    private static async Task<IResult> LifecycleAsync(string messageId, IWalStore wal)
+    private static async Task<IResult> LifecycleAsync(string messageId, IWalAdmin wal)
     {
         if (!AdminInput.TryMessageId(messageId, "messageId", out var error))
         {

@@ -39,7 +39,7 @@ internal static class SinkAdminEndpoints
     }
 
     private static async Task<IResult> PartitionsAsync(
-        string sink, string? after, string? limit, SinkCatalog catalog, IGrainFactory grains, IWalStore wal,
+        string sink, string? after, string? limit, SinkCatalog catalog, IGrainFactory grains, IWalAdmin wal,
         IOptions<DeliveryOptions> delivery, TimeProvider time)
     {
         if (catalog.Find(sink) is null)

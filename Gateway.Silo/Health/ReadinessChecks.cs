@@ -60,7 +60,7 @@ internal sealed class SiloReadinessCheck(SiloActivity silo) : IReadinessCheck
 /// every message takes. The result is reused for <see cref="HealthOptions.WalProbeInterval"/>, and concurrent
 /// probes share one write.
 /// </summary>
-internal sealed class WalReadinessCheck(IWalStore wal, TimeProvider time, IOptions<HealthOptions> options) : IReadinessCheck
+internal sealed class WalReadinessCheck(IDeliveryLog wal, TimeProvider time, IOptions<HealthOptions> options) : IReadinessCheck
 {
     private readonly HealthOptions _options = options.Value;
     private readonly Lock _lock = new();
