@@ -8,6 +8,7 @@ using Gateway.Tail;
 using Gateway.Telemetry;
 using Gateway.Wal;
 using Gateway.Wal.PostgreSql;
+using Gateway.Wal.Sqlite;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;

@@ -5,7 +5,7 @@ using Npgsql;
 namespace Gateway.Wal.PostgreSql;
 
 /// <summary>
-/// The PostgreSQL form of <see cref="DeadLetterQuery"/>: the dead deliveries a <see cref="DeadLetterFilter"/>
+/// The PostgreSQL form of <see cref="SqliteDeadLetterQuery"/>: the dead deliveries a <see cref="DeadLetterFilter"/>
 /// names, with positional parameters appended to the command's own.
 /// </summary>
 internal static class PostgreSqlDeadLetterQuery

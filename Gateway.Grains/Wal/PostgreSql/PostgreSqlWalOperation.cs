@@ -15,7 +15,7 @@ internal abstract class PostgreSqlWalOperation
 
     /// <summary>
     /// Whether the caller relies on the operation surviving a crash of the server once its task completes (see
-    /// <see cref="WalOperation.MustBeDurable"/>). A transaction with no such operation commits with
+    /// <see cref="SqliteWalOperation.MustBeDurable"/>). A transaction with no such operation commits with
     /// <c>synchronous_commit = off</c>: PostgreSQL flushes it with the next synchronous commit, in order.
     /// </summary>
     public bool MustBeDurable { get; init; } = true;

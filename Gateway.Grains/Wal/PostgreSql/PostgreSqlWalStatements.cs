@@ -107,7 +107,7 @@ internal static class PostgreSqlWalStatements
         RETURNING written_at
         """;
 
-    // Seen times only move forward, and the first first-seen is kept (see WalCommands.RecordDevice); greatest
+    // Seen times only move forward, and the first first-seen is kept (see SqliteWalCommands.RecordDevice); greatest
     // ignores a null side.
     private const string RecordDevice = """
         INSERT INTO wal_device_directory (device_id, first_seen, last_seen) VALUES ($1, $2, $3)

@@ -2,6 +2,7 @@ using Gateway.Benchmarks.Measurement;
 using Gateway.Devices;
 using Gateway.Partitions;
 using Gateway.Wal;
+using Gateway.Wal.Sqlite;
 
 namespace Gateway.Benchmarks.Wal;
 

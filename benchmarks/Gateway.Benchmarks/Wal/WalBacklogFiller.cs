@@ -1,5 +1,6 @@
 using Gateway.Storage;
 using Gateway.Wal;
+using Gateway.Wal.Sqlite;
 
 namespace Gateway.Benchmarks.Wal;
 

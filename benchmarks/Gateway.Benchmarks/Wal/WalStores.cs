@@ -2,6 +2,7 @@ using System.Diagnostics.Metrics;
 using Gateway.Storage;
 using Gateway.Telemetry;
 using Gateway.Wal;
+using Gateway.Wal.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;

@@ -6,6 +6,7 @@ using Gateway.Storage;
 using Gateway.Telemetry;
 using Gateway.Tests.Infrastructure;
 using Gateway.Wal;
+using Gateway.Wal.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;

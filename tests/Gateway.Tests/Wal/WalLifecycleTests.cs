@@ -6,6 +6,7 @@ using Gateway.Storage;
 using Gateway.Tests.Infrastructure;
 using Gateway.Wal;
 using Gateway.Wal.PostgreSql;
+using Gateway.Wal.Sqlite;
 
 namespace Gateway.Tests.Wal;
 

@@ -3,13 +3,13 @@ using System.Text.Json;
 using Gateway.DeadLetters;
 using Microsoft.Data.Sqlite;
 
-namespace Gateway.Wal;
+namespace Gateway.Wal.Sqlite;
 
 /// <summary>
 /// The SQL condition selecting the dead deliveries a <see cref="DeadLetterFilter"/> names. It starts from
 /// the partial index of Dead deliveries, so its cost follows the number of dead letters, not the WAL's size.
 /// </summary>
-internal static class DeadLetterQuery
+internal static class SqliteDeadLetterQuery
 {
     /// <summary>A subquery of the matching delivery ids, with its parameters added to <paramref name="command"/>.</summary>
     public static string MatchingIds(SqliteCommand command, DeadLetterFilter filter)

@@ -1,12 +1,12 @@
 using Gateway.Partitions;
 
-namespace Gateway.Wal;
+namespace Gateway.Wal.Sqlite;
 
 /// <summary>
 /// One unit of work for the group-commit writer. It runs inside a transaction shared with other
 /// operations, and its caller's task completes only after that transaction has committed.
 /// </summary>
-internal abstract class WalOperation
+internal abstract class SqliteWalOperation
 {
     /// <summary>
     /// Whether the caller relies on the operation surviving a power cut once its task completes: an append (the
@@ -35,11 +35,11 @@ internal abstract class WalOperation
     public Exception? Error { get; set; }
 
     /// <summary>Runs the operation's statements inside the writer's current transaction.</summary>
-    public abstract void Execute(WalCommands commands, long nowMs);
+    public abstract void Execute(SqliteWalCommands commands, long nowMs);
 
     /// <summary>
     /// Hands the caller its result, or <see cref="Error"/>. Its continuations run inline, so the writer calls
-    /// this off its own thread (see <see cref="WalWriter"/>).
+    /// this off its own thread (see <see cref="SqliteWalWriter"/>).
     /// </summary>
     public abstract void Settle();
 
@@ -50,10 +50,10 @@ internal abstract class WalOperation
 }
 
 /// <summary>An operation whose caller awaits a result.</summary>
-internal abstract class WalOperation<T> : WalOperation
+internal abstract class SqliteWalOperation<T> : SqliteWalOperation
 {
     // Continuations run inline with Settle: the writer settles a whole commit in one go (itself or in one thread-pool
-    // work item, see WalWriter), and a grain's continuation is only posted to its own scheduler from there.
+    // work item, see SqliteWalWriter), and a grain's continuation is only posted to its own scheduler from there.
     private readonly TaskCompletionSource<T> _completion = new();
     private T? _result;
 
@@ -61,7 +61,7 @@ internal abstract class WalOperation<T> : WalOperation
     public Task<T> Task => _completion.Task;
 
     /// <inheritdoc />
-    public sealed override void Execute(WalCommands commands, long nowMs) => _result = Run(commands, nowMs);
+    public sealed override void Execute(SqliteWalCommands commands, long nowMs) => _result = Run(commands, nowMs);
 
     /// <inheritdoc />
     public sealed override void Settle()
@@ -77,5 +77,5 @@ internal abstract class WalOperation<T> : WalOperation
     }
 
     /// <summary>The operation's statements; its return value is handed to the caller after commit.</summary>
-    protected abstract T Run(WalCommands commands, long nowMs);
+    protected abstract T Run(SqliteWalCommands commands, long nowMs);
 }

@@ -2,7 +2,7 @@ using Gateway.Partitions;
 using Gateway.Storage;
 using Microsoft.Data.Sqlite;
 
-namespace Gateway.Wal;
+namespace Gateway.Wal.Sqlite;
 
 /// <summary>
 /// Reads a partition's oldest Enqueued records for a lease on a connection of its own, with its statement prepared
@@ -10,12 +10,12 @@ namespace Gateway.Wal;
 /// WAL journal mode this read never waits for the writer, and sees every commit that completed before it began.
 /// Callers serialize on <see cref="LeasedDeliveries"/>' lock; the connection is not used concurrently.
 /// </summary>
-internal sealed class WalLeaseReader : IDisposable
+internal sealed class SqliteLeaseReader : IDisposable
 {
     private readonly SqliteConnection _connection;
     private readonly SqliteCommand _selectEnqueued;
 
-    public WalLeaseReader(SqliteDatabase database)
+    public SqliteLeaseReader(SqliteDatabase database)
     {
         _connection = database.Open();
         _selectEnqueued = _connection.CreateCommand();

@@ -3,13 +3,13 @@ using Gateway.DeadLetters;
 using Gateway.Partitions;
 using Microsoft.Data.Sqlite;
 
-namespace Gateway.Wal;
+namespace Gateway.Wal.Sqlite;
 
 /// <summary>
 /// The writer's statements, each prepared once on the writer's connection and rebound per use, so the hot
 /// path parses no SQL. Only the writer thread touches them.
 /// </summary>
-internal sealed class WalCommands : IDisposable
+internal sealed class SqliteWalCommands : IDisposable
 {
     private readonly List<SqliteCommand> _all = [];
     private readonly SqliteConnection _connection;
@@ -27,7 +27,7 @@ internal sealed class WalCommands : IDisposable
     private readonly SqliteCommand _deleteOrphanMessage;
     private readonly SqliteCommand _writeProbe;
 
-    public WalCommands(SqliteConnection connection)
+    public SqliteWalCommands(SqliteConnection connection)
     {
         _connection = connection;
         _insertMessage = Create(connection, """
@@ -318,7 +318,7 @@ internal sealed class WalCommands : IDisposable
     public DeadLetterChange ReplayDead(DeadLetterFilter filter, long nowMs)
     {
         using var replay = AdHoc();
-        replay.CommandText = $"UPDATE wal_delivery SET state = 0, attempts = 0, next_attempt_at = NULL, updated_at = $now WHERE id IN ({DeadLetterQuery.MatchingIds(replay, filter)}) RETURNING sink, partition, message_seq";
+        replay.CommandText = $"UPDATE wal_delivery SET state = 0, attempts = 0, next_attempt_at = NULL, updated_at = $now WHERE id IN ({SqliteDeadLetterQuery.MatchingIds(replay, filter)}) RETURNING sink, partition, message_seq";
         replay.Parameters.AddWithValue("$now", nowMs);
         var partitions = new HashSet<PartitionKey>();
         var messageSeqs = new List<long>();
@@ -341,7 +341,7 @@ internal sealed class WalCommands : IDisposable
     public int PurgeDead(DeadLetterFilter filter)
     {
         using var purge = AdHoc();
-        purge.CommandText = $"DELETE FROM wal_delivery WHERE id IN ({DeadLetterQuery.MatchingIds(purge, filter)}) RETURNING message_seq";
+        purge.CommandText = $"DELETE FROM wal_delivery WHERE id IN ({SqliteDeadLetterQuery.MatchingIds(purge, filter)}) RETURNING message_seq";
         var messageSeqs = new List<long>();
         using (var reader = purge.ExecuteReader())
         {

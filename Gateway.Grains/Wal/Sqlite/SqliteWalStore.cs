@@ -9,10 +9,10 @@ using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace Gateway.Wal;
+namespace Gateway.Wal.Sqlite;
 
 /// <summary>
-/// The WAL in the gateway's SQLite file. Mutations go through the group-commit <see cref="WalWriter"/>;
+/// The WAL in the gateway's SQLite file. Mutations go through the group-commit <see cref="SqliteWalWriter"/>;
 /// reads use their own pooled connections, which WAL journal mode never blocks.
 /// </summary>
 public sealed partial class SqliteWalStore : IOpenableWalStore
@@ -23,8 +23,8 @@ public sealed partial class SqliteWalStore : IOpenableWalStore
     private readonly IWalCommitListener _listener;
     private readonly GatewayMetrics _metrics;
     private readonly ILogger<SqliteWalStore> _logger;
-    private WalWriter? _writer;
-    private WalLeaseReader? _leaseReader;
+    private SqliteWalWriter? _writer;
+    private SqliteLeaseReader? _leaseReader;
     private readonly LeasedDeliveries _leased = new();
     private long _enqueuedRecords;
     private long _inFlightRecords;
@@ -76,8 +76,8 @@ public sealed partial class SqliteWalStore : IOpenableWalStore
             _inFlightRecords = CountRecords(snapshot, DeliveryState.InFlight);
             _ackedRecords = CountRecords(snapshot, DeliveryState.Acked);
             _deadRecords = CountRecords(snapshot, DeliveryState.Dead);
-            _writer = new WalWriter(_database, _options.MaxBatchOperations, _time, _listener.OnPartitionsWoken, _metrics, _logger);
-            _leaseReader = new WalLeaseReader(_database);
+            _writer = new SqliteWalWriter(_database, _options.MaxBatchOperations, _time, _listener.OnPartitionsWoken, _metrics, _logger);
+            _leaseReader = new SqliteLeaseReader(_database);
         }
         catch
         {
@@ -234,7 +234,7 @@ public sealed partial class SqliteWalStore : IOpenableWalStore
         var sql = new StringBuilder(
             "SELECT d.id, m.message_id, m.device_id, m.device_sequence, d.sink, d.attempts, d.first_error, d.last_error, m.received_at, d.updated_at " +
             "FROM wal_delivery d JOIN wal_message m ON m.seq = d.message_seq WHERE d.state = 3 AND d.id > $after");
-        DeadLetterQuery.Append(sql, command, filter);
+        SqliteDeadLetterQuery.Append(sql, command, filter);
         sql.Append(" ORDER BY d.id LIMIT $limit");
         command.CommandText = sql.ToString();
         command.Parameters.AddWithValue("$after", after);
@@ -277,7 +277,7 @@ public sealed partial class SqliteWalStore : IOpenableWalStore
     {
         using var connection = _database.Open();
         using var command = connection.CreateCommand();
-        // The row covers the messages up to its last sequence; those above it are still stored (WalCommands.FoldDevice).
+        // The row covers the messages up to its last sequence; those above it are still stored (SqliteWalCommands.FoldDevice).
         // One statement, so both halves are read from the same snapshot.
         command.CommandText = """
             SELECT d.last_sequence, d.first_seen_at, d.last_seen_at, d.accepted_count, m.last_sequence, m.first_seen, m.last_seen, m.accepted
@@ -387,7 +387,7 @@ public sealed partial class SqliteWalStore : IOpenableWalStore
         SqliteConnection.ClearPool(new SqliteConnection(_database.ConnectionString));
     }
 
-    private WalWriter Writer => _writer ?? throw new InvalidOperationException("The WAL store is not open.");
+    private SqliteWalWriter Writer => _writer ?? throw new InvalidOperationException("The WAL store is not open.");
 
     /// <inheritdoc />
     public Task<MessageLifecycle?> GetMessageLifecycleAsync(string messageId)

@@ -6,30 +6,30 @@ using Gateway.Telemetry;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 
-namespace Gateway.Wal;
+namespace Gateway.Wal.Sqlite;
 
 /// <summary>
 /// Group commit: one thread owns the only writing connection, drains whatever operations are queued
 /// (up to <see cref="WalOptions.MaxBatchOperations"/>), runs them in one transaction and commits once,
 /// so a disk sync is shared by every caller that arrived while the previous commit was running. A commit
-/// syncs (<c>synchronous=FULL</c>) only when one of its operations <see cref="WalOperation.MustBeDurable"/>;
+/// syncs (<c>synchronous=FULL</c>) only when one of its operations <see cref="SqliteWalOperation.MustBeDurable"/>;
 /// the others commit with <c>synchronous=NORMAL</c>, which in WAL journal mode keeps the log consistent and in
 /// order but leaves the sync to the next durable commit or checkpoint: a power cut can take back only the newest
 /// such commits, never one before a synced commit.
 /// </summary>
-internal sealed partial class WalWriter : IDisposable
+internal sealed partial class SqliteWalWriter : IDisposable
 {
     private const string OperationSavepoint = "op";
     private const int MaxOperationsSettledOnWriter = 8;
 
-    private readonly Channel<WalOperation> _queue =
-        Channel.CreateUnbounded<WalOperation>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Channel<SqliteWalOperation> _queue =
+        Channel.CreateUnbounded<SqliteWalOperation>(new UnboundedChannelOptions { SingleReader = true });
 
     // The writer sleeps on this between commits. No spinning: at the rates a Pi sees, operations arrive milliseconds
     // apart, and a spinning wait (Task.Wait, SemaphoreSlim) burned more CPU per message than the commit itself.
     private readonly ManualResetEventSlim _work = new(false, spinCount: 0);
     private readonly SqliteConnection _connection;
-    private readonly WalCommands _commands;
+    private readonly SqliteWalCommands _commands;
     private readonly SqliteCommand _syncFull;
     private readonly SqliteCommand _syncNormal;
     private bool _syncing = true;
@@ -43,7 +43,7 @@ internal sealed partial class WalWriter : IDisposable
     private long _syncedTransactions;
     private long _operations;
 
-    public WalWriter(
+    public SqliteWalWriter(
         SqliteDatabase database,
         int maxBatchOperations,
         TimeProvider time,
@@ -52,7 +52,7 @@ internal sealed partial class WalWriter : IDisposable
         ILogger logger)
     {
         _connection = database.Open();
-        _commands = new WalCommands(_connection);
+        _commands = new SqliteWalCommands(_connection);
         _syncFull = Pragma("PRAGMA synchronous=FULL");
         _syncNormal = Pragma("PRAGMA synchronous=NORMAL");
         _maxBatchOperations = maxBatchOperations;
@@ -74,12 +74,12 @@ internal sealed partial class WalWriter : IDisposable
     public long Operations => Interlocked.Read(ref _operations);
 
     /// <summary>Queues <paramref name="operation"/>; its task completes after the commit that holds it.</summary>
-    public Task<T> Submit<T>(WalOperation<T> operation)
+    public Task<T> Submit<T>(SqliteWalOperation<T> operation)
     {
         operation.CallerHasScheduler = TaskScheduler.Current != TaskScheduler.Default;
         if (!_queue.Writer.TryWrite(operation))
         {
-            operation.Error = new ObjectDisposedException(nameof(WalWriter), "The WAL writer has stopped.");
+            operation.Error = new ObjectDisposedException(nameof(SqliteWalWriter), "The WAL writer has stopped.");
             operation.Settle();
         }
         else
@@ -105,7 +105,7 @@ internal sealed partial class WalWriter : IDisposable
 
     private void Run()
     {
-        var batch = new List<WalOperation>(_maxBatchOperations);
+        var batch = new List<SqliteWalOperation>(_maxBatchOperations);
         while (WaitForWork())
         {
             while (batch.Count < _maxBatchOperations && _queue.Reader.TryRead(out var operation))
@@ -168,7 +168,7 @@ internal sealed partial class WalWriter : IDisposable
         }
     }
 
-    private static bool AnyMustBeDurable(List<WalOperation> batch)
+    private static bool AnyMustBeDurable(List<SqliteWalOperation> batch)
     {
         foreach (var operation in batch)
         {
@@ -185,9 +185,9 @@ internal sealed partial class WalWriter : IDisposable
     /// Runs and commits <paramref name="batch"/> in one transaction. Operations run without savepoints; only if
     /// one of them fails on its own (a constraint or a bad value, not the database) is the transaction rolled back and the batch
     /// run again with a savepoint around each operation, so that one operation's error undoes none of the others.
-    /// Sets each operation's <see cref="WalOperation.Error"/>; returns whether the transaction committed.
+    /// Sets each operation's <see cref="SqliteWalOperation.Error"/>; returns whether the transaction committed.
     /// </summary>
-    private bool Commit(List<WalOperation> batch)
+    private bool Commit(List<SqliteWalOperation> batch)
     {
         var nowMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
         var started = Stopwatch.GetTimestamp();
@@ -231,7 +231,7 @@ internal sealed partial class WalWriter : IDisposable
     }
 
     /// <returns>False when an operation failed without savepoints: the transaction was rolled back, nothing committed.</returns>
-    private bool TryCommit(List<WalOperation> batch, long nowMs, bool isolateOperations)
+    private bool TryCommit(List<SqliteWalOperation> batch, long nowMs, bool isolateOperations)
     {
         using var transaction = _connection.BeginTransaction(deferred: false);
         _commands.Enlist(transaction);
@@ -276,7 +276,7 @@ internal sealed partial class WalWriter : IDisposable
     /// (most of the commits at a Pi's rates carry one or two operations) and buy nothing. A large commit is handed off,
     /// so its many settlements and wake-ups leave the writer free for the next one.
     /// </summary>
-    private static bool SettlesOnWriter(List<WalOperation> batch)
+    private static bool SettlesOnWriter(List<SqliteWalOperation> batch)
     {
         if (batch.Count > MaxOperationsSettledOnWriter)
         {
@@ -299,7 +299,7 @@ internal sealed partial class WalWriter : IDisposable
     /// thread-pool work item, so that a caller without a scheduler of its own never continues on the writer thread and a
     /// commit of many operations costs one hand-off instead of one per operation.
     /// </summary>
-    private sealed class SettledCommit(WalOperation[] operations, bool committed, WalWriter writer)
+    private sealed class SettledCommit(SqliteWalOperation[] operations, bool committed, SqliteWalWriter writer)
     {
         public void Settle()
         {
@@ -315,7 +315,7 @@ internal sealed partial class WalWriter : IDisposable
         }
     }
 
-    private void WakePartitions(WalOperation[] operations)
+    private void WakePartitions(SqliteWalOperation[] operations)
     {
         var woken = new HashSet<PartitionKey>();
         foreach (var operation in operations)

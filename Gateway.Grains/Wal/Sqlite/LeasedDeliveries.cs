@@ -1,6 +1,6 @@
 using Gateway.Partitions;
 
-namespace Gateway.Wal;
+namespace Gateway.Wal.Sqlite;
 
 /// <summary>
 /// The SQLite WAL's InFlight state, held in memory instead of written: which deliveries a partition has leased and not

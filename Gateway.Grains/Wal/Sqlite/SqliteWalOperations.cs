@@ -1,18 +1,18 @@
 using Gateway.Partitions;
 
-namespace Gateway.Wal;
+namespace Gateway.Wal.Sqlite;
 
 /// <summary>A WAL operation defined by a function of the writer's statements.</summary>
-internal sealed class WalCall<T>(Func<WalCommands, long, T> run) : WalOperation<T>
+internal sealed class WalCall<T>(Func<SqliteWalCommands, long, T> run) : SqliteWalOperation<T>
 {
-    protected override T Run(WalCommands commands, long nowMs) => run(commands, nowMs);
+    protected override T Run(SqliteWalCommands commands, long nowMs) => run(commands, nowMs);
 }
 
 /// <summary>
 /// Appends a device's batch: messages and one delivery per route. The device's record (<see cref="WalDeviceRecord"/>)
-/// is read from its messages until they are deleted (<see cref="WalCommands"/>), so an append writes no device row.
+/// is read from its messages until they are deleted (<see cref="SqliteWalCommands"/>), so an append writes no device row.
 /// </summary>
-internal sealed class AppendOperation(WalAppend append) : WalOperation<bool>
+internal sealed class AppendOperation(WalAppend append) : SqliteWalOperation<bool>
 {
     public override void AddWokenPartitions(HashSet<PartitionKey> partitions)
     {
@@ -25,7 +25,7 @@ internal sealed class AppendOperation(WalAppend append) : WalOperation<bool>
         }
     }
 
-    protected override bool Run(WalCommands commands, long nowMs)
+    protected override bool Run(SqliteWalCommands commands, long nowMs)
     {
         foreach (var message in append.Messages)
         {
