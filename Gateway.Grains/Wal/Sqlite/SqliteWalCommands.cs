@@ -219,8 +219,17 @@ internal sealed class SqliteWalCommands : IDisposable
     {
         _deleteAcked.Parameters[0].Value = cutoffMs;
         _deleteAcked.Parameters[1].Value = limit;
+        return DeleteDeliveries(_deleteAcked);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="deleteReturningMessageSeq"/> (a delete of deliveries returning their message_seq), then
+    /// deletes the messages no delivery needs any more; returns how many deliveries went.
+    /// </summary>
+    private int DeleteDeliveries(SqliteCommand deleteReturningMessageSeq)
+    {
         var messageSeqs = new List<long>();
-        using (var reader = _deleteAcked.ExecuteReader())
+        using (var reader = deleteReturningMessageSeq.ExecuteReader())
         {
             while (reader.Read())
             {
@@ -342,17 +351,7 @@ internal sealed class SqliteWalCommands : IDisposable
     {
         using var purge = AdHoc();
         purge.CommandText = $"DELETE FROM wal_delivery WHERE id IN ({SqliteDeadLetterQuery.MatchingIds(purge, filter)}) RETURNING message_seq";
-        var messageSeqs = new List<long>();
-        using (var reader = purge.ExecuteReader())
-        {
-            while (reader.Read())
-            {
-                messageSeqs.Add(reader.GetInt64(0));
-            }
-        }
-
-        DeleteOrphanMessages(messageSeqs);
-        return messageSeqs.Count;
+        return DeleteDeliveries(purge);
     }
 
     public int WriteProbe(long nowMs)
