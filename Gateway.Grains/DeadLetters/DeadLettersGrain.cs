@@ -1,4 +1,3 @@
-using Gateway.Partitions;
 using Gateway.Wal;
 using Orleans.Concurrency;
 
@@ -18,16 +17,9 @@ public sealed class DeadLettersGrain(IWalAdmin wal) : Grain, IDeadLettersGrain
         wal.ListDeadAsync(filter, after, Math.Clamp(limit, 1, MaxPage));
 
     /// <inheritdoc />
-    public async Task<int> ReplayAsync(DeadLetterFilter filter)
-    {
-        var change = await wal.ReplayDeadAsync(filter);
-        foreach (var partition in change.Partitions)
-        {
-            await GrainFactory.GetGrain<IPartitionGrain>(partition.ToString()).WakeAsync();
-        }
-
-        return change.Count;
-    }
+    public async Task<int> ReplayAsync(DeadLetterFilter filter) =>
+        // The commit wakes the partitions the records went back to, as an append's does.
+        (await wal.ReplayDeadAsync(filter)).Count;
 
     /// <inheritdoc />
     public Task<int> PurgeAsync(DeadLetterFilter filter) => wal.PurgeDeadAsync(filter);

@@ -2,10 +2,23 @@ using Gateway.Partitions;
 
 namespace Gateway.Wal.Sqlite;
 
-/// <summary>A WAL operation defined by a function of the writer's statements.</summary>
-internal sealed class WalCall<T>(Func<SqliteWalCommands, long, T> run) : SqliteWalOperation<T>
+/// <summary>
+/// A WAL operation defined by a function of the writer's statements; <paramref name="wokenPartitions"/> names the
+/// partitions its result gave new work, woken once it is committed.
+/// </summary>
+internal sealed class WalCall<T>(Func<SqliteWalCommands, long, T> run, Func<T, IEnumerable<PartitionKey>>? wokenPartitions = null) : SqliteWalOperation<T>
 {
-    protected override T Run(SqliteWalCommands commands, long nowMs) => run(commands, nowMs);
+    private T? _result;
+
+    public override void AddWokenPartitions(HashSet<PartitionKey> partitions)
+    {
+        if (wokenPartitions is not null && _result is not null)
+        {
+            partitions.UnionWith(wokenPartitions(_result));
+        }
+    }
+
+    protected override T Run(SqliteWalCommands commands, long nowMs) => _result = run(commands, nowMs);
 }
 
 /// <summary>

@@ -256,7 +256,7 @@ public sealed partial class SqliteWalStore : IOpenableWalStore
     public async Task<DeadLetterChange> ReplayDeadAsync(DeadLetterFilter filter)
     {
         ArgumentNullException.ThrowIfNull(filter);
-        var change = await Writer.Submit(new WalCall<DeadLetterChange>((commands, now) => commands.ReplayDead(filter, now))).ConfigureAwait(false);
+        var change = await Writer.Submit(new WalCall<DeadLetterChange>((commands, now) => commands.ReplayDead(filter, now), replayed => replayed.Partitions)).ConfigureAwait(false);
         Interlocked.Add(ref _deadRecords, -change.Count);
         Interlocked.Add(ref _enqueuedRecords, change.Count);
         Interlocked.Add(ref _pendingBytes, change.Bytes);

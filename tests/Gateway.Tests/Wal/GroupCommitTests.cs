@@ -1,3 +1,4 @@
+using Gateway.DeadLetters;
 using Gateway.Partitions;
 using Gateway.Tests.Infrastructure;
 using Gateway.Wal;
@@ -52,6 +53,22 @@ public abstract class GroupCommitTests
         // The writer commits whatever is queued when it finishes a commit: far fewer commits than appends.
         Assert.True(statistics.Transactions < devices * appendsPerDevice / 4,
             $"{statistics.Transactions} transactions for {statistics.Operations} appends: appends are not sharing commits.");
+    }
+
+    [Fact]
+    public async Task A_replay_wakes_the_partitions_its_records_went_back_to_once_committed()
+    {
+        using var wal = Open();
+        var partition = new PartitionKey("file", 3);
+        await wal.Store.AppendAsync(WalFixture.Append("d", 1, 2, partition));
+        var now = DateTimeOffset.UtcNow;
+        await wal.Store.FailAsync(await wal.Store.LeaseAsync(partition, 10), new DeliveryFailure("refused", Permanent: true, now, 10, DateTimeOffset.MinValue));
+        await Eventually.TrueAsync(() => wal.Listener.Woken.Contains(partition), "the append's wake-up");
+        var wokenBefore = wal.Listener.Woken.Count(woken => woken == partition);
+
+        Assert.Equal(2, (await wal.Store.ReplayDeadAsync(new DeadLetterFilter())).Count);
+
+        await Eventually.TrueAsync(() => wal.Listener.Woken.Count(woken => woken == partition) > wokenBefore, "partition file/3 woken by the replay");
     }
 
     [Fact]
