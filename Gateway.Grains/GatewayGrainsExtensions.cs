@@ -65,7 +65,8 @@ public static class GatewayGrainsExtensions
         services.TryAddSingleton(sp => new SqliteDatabase(sp.GetRequiredService<IOptions<GatewayOptions>>().Value.DataPath));
         services.TryAddSingleton(sp => SinkCatalog.FromOptions(
             sp.GetRequiredService<IOptions<SinkListOptions>>(), sp.GetRequiredService<IOptions<GatewayOptions>>(), sp.GetRequiredService<TimeProvider>()));
-        services.TryAddSingleton<IWalCommitListener, PartitionWaker>();
+        services.TryAddSingleton<PartitionWaker>();
+        services.TryAddSingleton<IWalCommitListener>(sp => sp.GetRequiredService<PartitionWaker>());
         services.TryAddSingleton<PendingPartitionWaker>();
         services.TryAddSingleton(sp => new PostgreSqlDatabase(sp.GetRequiredService<IOptions<GatewayClusterOptions>>().Value.ConnectionString!));
         services.TryAddSingleton<SqliteWalStore>();

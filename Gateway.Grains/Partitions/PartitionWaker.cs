@@ -2,10 +2,18 @@ using Gateway.Wal;
 
 namespace Gateway.Partitions;
 
-/// <summary>Wakes the partition grains that a WAL commit gave new records: one one-way call per partition per commit.</summary>
+/// <summary>
+/// The way partitions are woken from outside their grains: after each WAL commit that gave them records (appends,
+/// replays), one one-way call per partition per commit, and at start-up or a fail-over for every partition with pending
+/// records (<see cref="PendingPartitionWaker"/>). A partition wakes itself from its reminder and its sibling whose
+/// circuit closed.
+/// </summary>
 public sealed class PartitionWaker(IGrainFactory grains) : IWalCommitListener
 {
     private readonly GrainReferences<IPartitionGrain> _partitions = new(grains);
+
+    /// <summary>Wakes one partition; completes when the call is delivered (it is one-way).</summary>
+    public Task WakeAsync(PartitionKey partition) => _partitions.Get(partition.ToString()).WakeAsync();
 
     /// <inheritdoc />
     public void OnPartitionsWoken(IReadOnlyCollection<PartitionKey> partitions)
@@ -13,8 +21,8 @@ public sealed class PartitionWaker(IGrainFactory grains) : IWalCommitListener
         ArgumentNullException.ThrowIfNull(partitions);
         foreach (var partition in partitions)
         {
-            // One-way: the writer thread never waits on a grain.
-            _ = _partitions.Get(partition.ToString()).WakeAsync();
+            // The writer thread never waits on a grain.
+            _ = WakeAsync(partition);
         }
     }
 }

@@ -8,7 +8,7 @@ namespace Gateway.Partitions;
 /// wake-up failed. Right after a silo dies a call can fail or hang while the grain directory forgets the dead
 /// silo's activations; one such partition must neither hold up nor cancel the others.
 /// </summary>
-public sealed partial class PendingPartitionWaker(IDeliveryLog wal, IGrainFactory grains, TimeProvider time, ILogger<PendingPartitionWaker> logger)
+public sealed partial class PendingPartitionWaker(IDeliveryLog wal, PartitionWaker waker, TimeProvider time, ILogger<PendingPartitionWaker> logger)
 {
     /// <summary>Rounds of wake-ups before the partitions' reminders are left to wake the rest.</summary>
     public const int MaxRounds = 5;
@@ -25,7 +25,7 @@ public sealed partial class PendingPartitionWaker(IDeliveryLog wal, IGrainFactor
         var partitions = await wal.GetPendingPartitionsAsync().ConfigureAwait(false);
         LogWaking(logger, partitions.Count);
         return await WakeWithRetriesAsync(
-            partitions, partition => grains.GetGrain<IPartitionGrain>(partition.ToString()).WakeAsync(), time, logger, cancellationToken).ConfigureAwait(false);
+            partitions, waker.WakeAsync, time, logger, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Calls <paramref name="wake"/> for every partition at once, and again for the failed ones, up to <see cref="MaxRounds"/> rounds.</summary>
