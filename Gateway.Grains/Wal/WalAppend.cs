@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Gateway.Partitions;
 
 namespace Gateway.Wal;
@@ -48,7 +49,17 @@ public sealed record WalMessage(
     ReadOnlyMemory<byte> Payload,
     string? TraceParent,
     string Topic,
-    IReadOnlyList<PartitionKey> Routes);
+    IReadOnlyList<PartitionKey> Routes)
+{
+    /// <summary>
+    /// The payload as a whole array, for drivers that bind only whole arrays (SQLite, Npgsql): the payload's own
+    /// array when it spans all of it, else a copy.
+    /// </summary>
+    internal byte[] PayloadArray() =>
+        MemoryMarshal.TryGetArray(Payload, out var segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length
+            ? segment.Array
+            : Payload.ToArray();
+}
 
 /// <summary>A message the device sent recently, remembered to drop its retransmissions.</summary>
 public sealed record RecentDeviceMessage(string DeviceMessageId, string MessageId, long Sequence, DateTimeOffset ReceivedAt);

@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using System.Text;
 using Gateway.DeadLetters;
 using Gateway.Partitions;
@@ -362,7 +361,7 @@ internal static class PostgreSqlWalStatements
             deviceMessageIds[i] = message.DeviceMessageId;
             receivedAt[i] = message.ReceivedAt.ToUnixTimeMilliseconds();
             contentTypes[i] = message.ContentType;
-            payloads[i] = AsArray(message.Payload);
+            payloads[i] = message.PayloadArray();
             traceParents[i] = message.TraceParent;
             topics[i] = message.Topic;
             foreach (var route in message.Routes)
@@ -440,10 +439,4 @@ internal static class PostgreSqlWalStatements
         await reader.ReadAsync().ConfigureAwait(false);
         return reader.GetInt64(0);
     }
-
-    // Npgsql writes whole arrays; a payload that is a slice of a larger buffer is copied.
-    private static byte[] AsArray(ReadOnlyMemory<byte> payload) =>
-        MemoryMarshal.TryGetArray(payload, out var segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length
-            ? segment.Array
-            : payload.ToArray();
 }

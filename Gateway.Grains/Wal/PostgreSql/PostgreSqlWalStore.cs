@@ -191,11 +191,7 @@ public sealed class PostgreSqlWalStore : IOpenableWalStore
     /// <inheritdoc />
     public async Task<IReadOnlyList<PartitionKey>> GetPendingPartitionsAsync()
     {
-        await using var command = _database.DataSource.CreateCommand("""
-            SELECT DISTINCT sink, partition FROM wal_delivery WHERE state = 0
-            UNION
-            SELECT DISTINCT sink, partition FROM wal_delivery WHERE state = 1
-            """);
+        await using var command = _database.DataSource.CreateCommand(SharedWalSql.PendingPartitions);
         var partitions = new List<PartitionKey>();
         await using var reader = await command.ExecuteReaderAsync().ConfigureAwait(false);
         while (await reader.ReadAsync().ConfigureAwait(false))

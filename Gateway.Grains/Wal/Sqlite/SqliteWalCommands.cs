@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Gateway.DeadLetters;
 using Gateway.Partitions;
 using Microsoft.Data.Sqlite;
@@ -116,7 +115,7 @@ internal sealed class SqliteWalCommands : IDisposable
         p[3].Value = (object?)message.DeviceMessageId ?? DBNull.Value;
         p[4].Value = message.ReceivedAt.ToUnixTimeMilliseconds();
         p[5].Value = message.ContentType;
-        p[6].Value = AsArray(message.Payload);
+        p[6].Value = message.PayloadArray();
         p[7].Value = (object?)message.TraceParent ?? DBNull.Value;
         p[8].Value = message.Topic;
         _insertMessage.ExecuteNonQuery();
@@ -368,11 +367,6 @@ internal sealed class SqliteWalCommands : IDisposable
         }
     }
 
-    // SQLite binds whole arrays only; a payload that is a slice of a larger buffer is copied.
-    private static byte[] AsArray(ReadOnlyMemory<byte> payload) =>
-        MemoryMarshal.TryGetArray(payload, out var segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length
-            ? segment.Array
-            : payload.ToArray();
 
     private SqliteCommand Create(SqliteConnection connection, string sql, params string[] parameters)
     {

@@ -339,11 +339,7 @@ public sealed partial class SqliteWalStore : IOpenableWalStore
     {
         using var connection = _database.Open();
         using var command = connection.CreateCommand();
-        command.CommandText = """
-            SELECT DISTINCT sink, partition FROM wal_delivery WHERE state = 0
-            UNION
-            SELECT DISTINCT sink, partition FROM wal_delivery WHERE state = 1
-            """;
+        command.CommandText = SharedWalSql.PendingPartitions;
         var partitions = new List<PartitionKey>();
         using var reader = command.ExecuteReader();
         while (reader.Read())
