@@ -18,6 +18,14 @@ public abstract class WalLifecycleTests
 
     protected static readonly PartitionKey Partition = new("file", 0);
 
+    protected static readonly DateTimeOffset T0 = DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+
+    protected static DateTimeOffset Millis(DateTimeOffset time) => DateTimeOffset.FromUnixTimeMilliseconds(time.ToUnixTimeMilliseconds());
+
+    protected static WalMessage Message(string deviceId, long sequence, DateTimeOffset receivedAt, PartitionKey route) =>
+        new($"gw:{deviceId}:{sequence}", sequence, null, receivedAt, MediaTypes.Json, Encoding.UTF8.GetBytes($$"""{"n":{{sequence}}}"""), null,
+            $"devices/{deviceId}/telemetry", [route]);
+
     [Fact]
     public async Task Lease_returns_the_partitions_oldest_records_in_order_and_marks_them_in_flight()
     {
@@ -227,6 +235,26 @@ public abstract class WalLifecycleTests
     }
 
     [Fact]
+    public async Task A_devices_record_stays_exact_while_part_of_its_messages_is_compacted_and_the_rest_waits()
+    {
+        using var wal = Open();
+        var waiting = new PartitionKey("file", 1);
+        await wal.Store.AppendAsync(new WalAppend("a", [Message("a", 1, T0, Partition), Message("a", 2, T0, Partition), Message("a", 3, T0, waiting)]));
+        await wal.Store.AppendAsync(new WalAppend("a", [Message("a", 4, T0.AddSeconds(4), Partition), Message("a", 5, T0.AddSeconds(4), waiting)]));
+        var expected = new WalDeviceRecord(5, T0, T0.AddSeconds(4), 5);
+
+        await wal.Store.AckAsync(await wal.Store.LeaseAsync(Partition, 10));
+        Assert.Equal(3, await wal.Store.CompactAsync(DateTimeOffset.UtcNow.AddMinutes(1), 100));
+        Assert.Equal(expected, await wal.Store.GetDeviceAsync("a"));
+
+        await wal.Store.AckAsync(await wal.Store.LeaseAsync(waiting, 10));
+        Assert.Equal(2, await wal.Store.CompactAsync(DateTimeOffset.UtcNow.AddMinutes(1), 100));
+        wal.Reopen();
+        Assert.Equal(expected, await wal.Store.GetDeviceAsync("a"));
+        Assert.Equal([new DeviceDirectoryEntry("a", T0, T0.AddSeconds(4))], await wal.Store.ListDevicesAsync(null, null, 10));
+    }
+
+    [Fact]
     public async Task Recent_device_message_ids_are_read_back_newest_first()
     {
         using var wal = Open();
@@ -377,13 +405,6 @@ public sealed class SqliteWalLifecycleTests : WalLifecycleTests
         Assert.Equal(new WalDeviceRecord(2, T0, T0.AddSeconds(1), 2), await wal.Store.GetDeviceAsync("a"));
     }
 
-    private static readonly DateTimeOffset T0 = DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
-
-    private static DateTimeOffset Millis(DateTimeOffset time) => DateTimeOffset.FromUnixTimeMilliseconds(time.ToUnixTimeMilliseconds());
-
-    private static WalMessage Message(string deviceId, long sequence, DateTimeOffset receivedAt, PartitionKey route) =>
-        new($"gw:{deviceId}:{sequence}", sequence, null, receivedAt, MediaTypes.Json, Encoding.UTF8.GetBytes($$"""{"n":{{sequence}}}"""), null,
-            $"devices/{deviceId}/telemetry", [route]);
 
     [Fact]
     public async Task The_pending_bytes_summed_after_a_restart_add_up_with_what_changed_while_they_were_summed()
