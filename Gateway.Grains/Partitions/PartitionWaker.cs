@@ -5,8 +5,8 @@ namespace Gateway.Partitions;
 /// <summary>
 /// The way partitions are woken from outside their grains: after each WAL commit that gave them records (appends,
 /// replays), one one-way call per partition per commit, and at start-up or a fail-over for every partition with pending
-/// records (<see cref="PendingPartitionWaker"/>). A partition wakes itself from its reminder and its sibling whose
-/// circuit closed.
+/// records (<see cref="PendingPartitionWaker"/>). Besides these, a partition wakes itself from its reminder, a sibling
+/// whose circuit closed wakes it, and the sink's control grain resumes it.
 /// </summary>
 public sealed class PartitionWaker(IGrainFactory grains) : IWalCommitListener
 {

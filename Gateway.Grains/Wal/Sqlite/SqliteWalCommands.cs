@@ -38,7 +38,7 @@ internal sealed class SqliteWalCommands : IDisposable
             VALUES ($id, $message_seq, $sink, $partition, 0, 0, $now)
             """, "$id", "$message_seq", "$sink", "$partition", "$now");
         // A device's row covers its messages up to last_sequence; the messages above it are still in wal_message
-        // (see FoldDevices), so an append writes no device row.
+        // (see FoldDevice), so an append writes no device row.
         _deviceLastSequence = Create(connection, "SELECT last_sequence FROM wal_device WHERE device_id = $device_id", "$device_id");
         _deviceActivity = Create(connection, """
             SELECT count(*), min(received_at), max(received_at) FROM wal_message

@@ -60,6 +60,9 @@ internal abstract class SqliteWalOperation<T> : SqliteWalOperation
     /// <summary>Completes with <see cref="Run"/>'s result once committed.</summary>
     public Task<T> Task => _completion.Task;
 
+    /// <summary><see cref="Run"/>'s result, once it has run.</summary>
+    protected T? Result => _result;
+
     /// <inheritdoc />
     public sealed override void Execute(SqliteWalCommands commands, long nowMs) => _result = Run(commands, nowMs);
 

@@ -8,17 +8,15 @@ namespace Gateway.Wal.Sqlite;
 /// </summary>
 internal sealed class WalCall<T>(Func<SqliteWalCommands, long, T> run, Func<T, IEnumerable<PartitionKey>>? wokenPartitions = null) : SqliteWalOperation<T>
 {
-    private T? _result;
-
     public override void AddWokenPartitions(HashSet<PartitionKey> partitions)
     {
-        if (wokenPartitions is not null && _result is not null)
+        if (wokenPartitions is not null && Result is { } result)
         {
-            partitions.UnionWith(wokenPartitions(_result));
+            partitions.UnionWith(wokenPartitions(result));
         }
     }
 
-    protected override T Run(SqliteWalCommands commands, long nowMs) => _result = run(commands, nowMs);
+    protected override T Run(SqliteWalCommands commands, long nowMs) => run(commands, nowMs);
 }
 
 /// <summary>
