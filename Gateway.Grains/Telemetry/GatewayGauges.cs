@@ -3,21 +3,29 @@ using Gateway.Partitions;
 using Gateway.Sinks;
 using Gateway.Storage;
 using Gateway.Wal;
+using Microsoft.Extensions.Logging;
 
 namespace Gateway.Telemetry;
 
 /// <summary>
 /// The observable instruments of the <c>Gateway</c> meter, read when metrics are collected (a scrape), never
-/// on the message path: WAL content by state, pending and file bytes, backpressure, disk free, sink circuit states and partitions backing off.
+/// on the message path: WAL content by state, pending and file bytes, backpressure, disk free, sink circuit states and partitions backing off,
+/// sink backlogs and cluster members. Created at silo start, it also starts the sinks' counters at zero.
 /// </summary>
 internal sealed class GatewayGauges : ILifecycleParticipant<ISiloLifecycle>
 {
     private const string StateTag = "gateway.wal.state";
 
+    // A backlog read is one pass over the pending deliveries: at most one per scrape, never more often than this.
+    private static readonly TimeSpan BacklogMaxAge = TimeSpan.FromSeconds(5);
+
     public GatewayGauges(
-        GatewayMetrics metrics, IDeliveryLog wal, IngestPressure pressure, SinkCatalog sinks, BackingOffPartitions backingOff, SqliteDatabase database)
+        GatewayMetrics metrics, IDeliveryLog wal, IWalAdmin admin, IngestPressure pressure, SinkCatalog sinks, BackingOffPartitions backingOff,
+        SqliteDatabase database, IClusterMembershipService membership, TimeProvider time, ILogger<GatewayGauges> logger)
     {
+        metrics.StartCountersAtZero(sinks.Names);
         var meter = metrics.Meter;
+        var backlogs = new ScrapeSample<IReadOnlyList<SinkBacklog>>(admin.GetSinkBacklogsAsync, BacklogMaxAge, time, logger);
         meter.CreateObservableUpDownCounter<long>("gateway.wal.records", () =>
         {
             var statistics = wal.GetStatistics();
@@ -47,6 +55,14 @@ internal sealed class GatewayGauges : ILifecycleParticipant<ISiloLifecycle>
             "1", "The sink's circuit breaker on this silo: 0 closed (sending), 1 open (waiting out an outage), 2 half-open (one probe out).");
         meter.CreateObservableUpDownCounter("gateway.sink.partitions.failing", () => FailingPartitions(sinks, backingOff),
             "{partition}", "Partitions of the sink backing off after a failed delivery.");
+        meter.CreateObservableUpDownCounter("gateway.sink.backlog", () => Backlogs(sinks, backlogs.Latest, backlog => backlog?.Records ?? 0),
+            "{record}", "The sink's deliveries Enqueued or InFlight (read at most every 5 s; in cluster mode the whole cluster's, alike on every silo).");
+        meter.CreateObservableGauge("gateway.sink.oldest_pending.age",
+            () => Backlogs(sinks, backlogs.Latest, backlog => backlog?.OldestPendingReceivedAt is { } oldest ? Math.Max(0, (time.GetUtcNow() - oldest).TotalSeconds) : 0),
+            "s", "Age of the oldest message the sink has still to deliver; 0 when it has none.");
+        meter.CreateObservableUpDownCounter("gateway.cluster.silos.active",
+            () => membership.CurrentSnapshot.Members.Values.Count(member => member.Status == SiloStatus.Active),
+            "{silo}", "Silos this silo's membership view holds as active (1 on a single gateway).");
     }
 
     // Nothing to do at any stage: taking part makes the silo create this object, and so the instruments, at start.
@@ -59,6 +75,21 @@ internal sealed class GatewayGauges : ILifecycleParticipant<ISiloLifecycle>
         foreach (var sink in sinks.Names)
         {
             yield return new Measurement<int>(backingOff.FailingPartitions(sink), new KeyValuePair<string, object?>(GatewayMetrics.SinkTag, sink));
+        }
+    }
+
+    // Every configured sink gets a series (0 when it has nothing pending); none at all before the first read ended.
+    private static IEnumerable<Measurement<T>> Backlogs<T>(SinkCatalog sinks, IReadOnlyList<SinkBacklog>? backlogs, Func<SinkBacklog?, T> value)
+        where T : struct
+    {
+        if (backlogs is null)
+        {
+            yield break;
+        }
+
+        foreach (var sink in sinks.Names)
+        {
+            yield return new Measurement<T>(value(backlogs.FirstOrDefault(backlog => backlog.Sink == sink)), new KeyValuePair<string, object?>(GatewayMetrics.SinkTag, sink));
         }
     }
 

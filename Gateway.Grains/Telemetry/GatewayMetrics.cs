@@ -48,6 +48,24 @@ public sealed class GatewayMetrics
     /// <summary>The <c>Gateway</c> meter, for observable instruments registered elsewhere.</summary>
     public Meter Meter { get; }
 
+    /// <summary>
+    /// Gives each sink's delivery counters, and the commit failure counter, a series at 0 from the start: a counter
+    /// that appears only at its first event hides that event from <c>increase()</c> and <c>rate()</c>, so an alert on
+    /// a sink's first dead letter would never fire.
+    /// </summary>
+    public void StartCountersAtZero(IEnumerable<string> sinks)
+    {
+        ArgumentNullException.ThrowIfNull(sinks);
+        _commitFailures.Add(0);
+        foreach (var sink in sinks)
+        {
+            var tag = new KeyValuePair<string, object?>(SinkTag, sink);
+            _delivered.Add(0, tag);
+            _retries.Add(0, tag);
+            _deadLetters.Add(0, tag);
+        }
+    }
+
     /// <summary>Records one committed group commit.</summary>
     public void GroupCommitted(int operations, TimeSpan duration)
     {

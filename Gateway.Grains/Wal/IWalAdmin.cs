@@ -40,4 +40,10 @@ public interface IWalAdmin
 
     /// <summary>The database's size on disk and the oldest undelivered message.</summary>
     Task<WalStorage> GetStorageAsync();
+
+    /// <summary>
+    /// Each sink that has Enqueued or InFlight deliveries: how many, and when the oldest of their messages was
+    /// received. One pass over the pending deliveries (the metrics read it at most once per scrape).
+    /// </summary>
+    Task<IReadOnlyList<SinkBacklog>> GetSinkBacklogsAsync();
 }

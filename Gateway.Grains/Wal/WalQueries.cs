@@ -72,6 +72,12 @@ public sealed record PartitionDepth(
     int MaxAttempts,
     DateTimeOffset? NextAttemptAt);
 
+/// <summary>What a sink has still to deliver.</summary>
+/// <param name="Sink">The sink's name.</param>
+/// <param name="Records">Its deliveries Enqueued or InFlight.</param>
+/// <param name="OldestPendingReceivedAt">When the oldest of their messages was received.</param>
+public sealed record SinkBacklog(string Sink, long Records, DateTimeOffset? OldestPendingReceivedAt);
+
 /// <summary>A device's deliveries in the WAL that are not done.</summary>
 /// <param name="Buffered">Enqueued or InFlight.</param>
 /// <param name="Dead">Dead, waiting for an operator.</param>

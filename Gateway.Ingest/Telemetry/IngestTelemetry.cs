@@ -57,10 +57,25 @@ public sealed class IngestTelemetry
 
     /// <summary>
     /// The trace context to store with the message: the ingest span's when there is one (so delivery, even
-    /// hours later, continues the device's trace through the gateway), else what the device sent.
+    /// hours later, continues the device's trace through the gateway), else what the device sent when it is a
+    /// valid <c>traceparent</c>, else a new trace. Every message gets one, so an operator can follow any message
+    /// by its trace id (admin API, sink records) whether or not tracing is on; the new trace is marked not
+    /// sampled, because no span of it was recorded.
     /// </summary>
-    public static string? TraceParentToStore(Activity? ingest, string? deviceTraceParent) =>
-        ingest is { IdFormat: ActivityIdFormat.W3C, Id: { } id } ? id : deviceTraceParent;
+    public static string TraceParentToStore(Activity? ingest, string? deviceTraceParent)
+    {
+        if (ingest is { IdFormat: ActivityIdFormat.W3C, Id: { } id })
+        {
+            return id;
+        }
+
+        if (deviceTraceParent is not null && ActivityContext.TryParse(deviceTraceParent, null, out _))
+        {
+            return deviceTraceParent;
+        }
+
+        return $"00-{ActivityTraceId.CreateRandom().ToHexString()}-{ActivitySpanId.CreateRandom().ToHexString()}-00";
+    }
 
     /// <summary>Counts messages acknowledged to a device.</summary>
     public void Accepted(string transport, int stored, int duplicates)

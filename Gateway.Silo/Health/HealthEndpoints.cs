@@ -8,7 +8,7 @@ namespace Gateway.Silo.Health;
 /// <summary><c>/healthz</c> (the process answers) and <c>/readyz</c> (it can take messages now), on the operations port.</summary>
 public static class HealthEndpoints
 {
-    /// <summary>Registers the readiness checks: silo, WAL write, disk floor, backpressure, listeners.</summary>
+    /// <summary>Registers the readiness checks (silo, WAL write, disk floor, backpressure, listeners) and their metric.</summary>
     public static WebApplicationBuilder AddGatewayHealth(this WebApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
@@ -19,6 +19,7 @@ public static class HealthEndpoints
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IReadinessCheck, DiskReadinessCheck>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IReadinessCheck, BackpressureReadinessCheck>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IReadinessCheck, ListenersReadinessCheck>());
+        services.AddHostedService<ReadinessMetrics>();
         return builder;
     }
 

@@ -19,6 +19,9 @@ public static class TelemetryHosting
     private static readonly string[] OrleansSources = ["Microsoft.Orleans.Runtime", "Microsoft.Orleans.Application", "Microsoft.Orleans.Storage"];
     private const string OrleansMeter = "Microsoft.Orleans";
 
+    // .NET's own meter: process CPU time and memory, GC and thread pool (dotnet_process_*, dotnet_gc_*, ...).
+    private const string RuntimeMeter = "System.Runtime";
+
     /// <summary>Adds tracing (when configured), metrics with the Prometheus exporter, and log correlation.</summary>
     public static WebApplicationBuilder AddGatewayTelemetry(this WebApplicationBuilder builder)
     {
@@ -37,13 +40,13 @@ public static class TelemetryHosting
             .ConfigureResource(resource => resource.AddService(options.ServiceName, serviceInstanceId: gatewayId))
             .WithMetrics(metrics =>
             {
-                metrics.AddMeter(GatewayTelemetry.Name, MqttIngestMetrics.MeterName, OrleansMeter)
-                    .AddView(OrleansView)
+                metrics.AddMeter(GatewayTelemetry.Name, MqttIngestMetrics.MeterName, OrleansMeter, RuntimeMeter)
+                    .AddView(PrometheusView)
                     .AddAspNetCoreInstrumentation()
                     .AddPrometheusExporter();
                 if (otlp is not null)
                 {
-                    metrics.AddOtlpExporter(exporter => Configure(exporter, otlp, options));
+                    metrics.AddOtlpExporter(exporter => Configure(exporter, otlp, options, "v1/metrics"));
                 }
             });
 
@@ -60,7 +63,7 @@ public static class TelemetryHosting
                     .AddAspNetCoreInstrumentation(aspNetCore => aspNetCore.Filter = IsIngestRequest);
                 if (otlp is not null)
                 {
-                    tracing.AddOtlpExporter(exporter => Configure(exporter, otlp, options));
+                    tracing.AddOtlpExporter(exporter => Configure(exporter, otlp, options, "v1/traces"));
                 }
 
                 if (options.ConsoleExporter)
@@ -84,12 +87,20 @@ public static class TelemetryHosting
     }
 
     /// <summary>
-    /// Keeps <c>/metrics</c> clean for <c>promtool check metrics</c>: Orleans' instruments in milliseconds or
+    /// Keeps <c>/metrics</c> clean for <c>promtool check metrics</c>: three of .NET's runtime gauges are left out (below);
+    /// Orleans' instruments in milliseconds or
     /// megabytes are left out (Prometheus wants base units, and a view cannot rescale values; the dashboard
     /// shows grain call and storage latency), and the others get a help text where Orleans gives none.
     /// </summary>
-    private static MetricStreamConfiguration? OrleansView(System.Diagnostics.Metrics.Instrument instrument)
+    private static MetricStreamConfiguration? PrometheusView(System.Diagnostics.Metrics.Instrument instrument)
     {
+        // .NET's dotnet.process.cpu.count, dotnet.assembly.count and dotnet.timer.count are gauges whose Prometheus
+        // names end in _count, which promtool reserves for histograms; none of them is worth an alert.
+        if (instrument.Meter.Name == RuntimeMeter)
+        {
+            return instrument.Name.EndsWith(".count", StringComparison.Ordinal) ? MetricStreamConfiguration.Drop : null;
+        }
+
         if (instrument.Meter.Name != OrleansMeter)
         {
             return null;
@@ -119,9 +130,16 @@ public static class TelemetryHosting
     private static bool IsIngestRequest(HttpContext context) =>
         context.Connection.LocalPort == context.RequestServices.GetRequiredService<IOptions<HttpIngestOptions>>().Value.Port;
 
-    private static void Configure(OpenTelemetry.Exporter.OtlpExporterOptions exporter, string endpoint, TelemetryOptions options)
+    /// <summary>
+    /// Points an exporter at the collector. Over HTTP the configured endpoint is the collector's base address and
+    /// each signal has its own path (OTLP/HTTP: <c>/v1/traces</c>, <c>/v1/metrics</c>): the exporter uses an endpoint
+    /// set in code as it is, so the path is added here, as the exporter itself does for OTEL_EXPORTER_OTLP_ENDPOINT.
+    /// </summary>
+    private static void Configure(OpenTelemetry.Exporter.OtlpExporterOptions exporter, string endpoint, TelemetryOptions options, string signalPath)
     {
-        exporter.Endpoint = new Uri(endpoint);
         exporter.Protocol = options.OtlpProtocol;
+        exporter.Endpoint = options.OtlpProtocol == OpenTelemetry.Exporter.OtlpExportProtocol.HttpProtobuf
+            ? new Uri(new Uri(endpoint.EndsWith('/') ? endpoint : endpoint + "/"), signalPath)
+            : new Uri(endpoint);
     }
 }

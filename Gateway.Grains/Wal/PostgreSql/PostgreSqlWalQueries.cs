@@ -64,6 +64,14 @@ internal static class PostgreSqlWalQueries
 
     // The cluster's whole database, as the SQLite figure is the whole gateway file: what fills the disk. The
     // oldest pending message is the one with the lowest WAL order among each state's partial index.
+    private const string SinkBacklogs = """
+        WITH pending AS (
+            SELECT sink, count(*) AS records, min(message_seq) AS oldest_seq FROM wal_delivery WHERE state IN (0, 1) GROUP BY sink)
+        SELECT p.sink, p.records, m.received_at
+        FROM pending p LEFT JOIN wal_message m ON m.seq = p.oldest_seq
+        ORDER BY p.sink
+        """;
+
     private const string Storage = """
         SELECT pg_database_size(current_database()),
                (SELECT received_at FROM wal_message WHERE seq = (
@@ -176,6 +184,19 @@ internal static class PostgreSqlWalQueries
         }
 
         return devices;
+    }
+
+    public static async Task<IReadOnlyList<SinkBacklog>> GetSinkBacklogsAsync(NpgsqlDataSource dataSource)
+    {
+        await using var command = dataSource.CreateCommand(SinkBacklogs);
+        var backlogs = new List<SinkBacklog>();
+        await using var reader = await command.ExecuteReaderAsync().ConfigureAwait(false);
+        while (await reader.ReadAsync().ConfigureAwait(false))
+        {
+            backlogs.Add(new SinkBacklog(reader.GetString(0), reader.GetInt64(1), TimeOrNull(reader, 2)));
+        }
+
+        return backlogs;
     }
 
     public static async Task<WalStorage> GetStorageAsync(NpgsqlDataSource dataSource)

@@ -247,6 +247,9 @@ public sealed class PostgreSqlWalStore : IOpenableWalStore
     /// <inheritdoc />
     public Task<WalStorage> GetStorageAsync() => PostgreSqlWalQueries.GetStorageAsync(_database.DataSource);
 
+    /// <inheritdoc />
+    public Task<IReadOnlyList<SinkBacklog>> GetSinkBacklogsAsync() => PostgreSqlWalQueries.GetSinkBacklogsAsync(_database.DataSource);
+
     /// <summary>Reads the cluster-wide totals now, through the writer (so they follow this node's own commits).</summary>
     /// <remarks>A read: nothing a caller was promised rests on it, so it never makes its commit wait for a sync.</remarks>
     public Task RefreshTotalsAsync() =>

@@ -593,6 +593,33 @@ public sealed partial class SqliteWalStore : IOpenableWalStore
         return Task.FromResult(new WalStorage(bytes, reader.IsDBNull(1) ? null : FromMilliseconds(reader.GetInt64(1))));
     }
 
+    /// <inheritdoc />
+    public Task<IReadOnlyList<SinkBacklog>> GetSinkBacklogsAsync()
+    {
+        using var connection = _database.Open();
+        using var command = connection.CreateCommand();
+        // Each state through its own partial index, which covers sink and id; a delivery id holds its message's seq.
+        command.CommandText = $"""
+            WITH pending AS (
+                SELECT sink, count(*) AS records, min(id) AS oldest_id FROM (
+                    SELECT sink, id FROM wal_delivery WHERE state = 0
+                    UNION ALL
+                    SELECT sink, id FROM wal_delivery WHERE state = 1)
+                GROUP BY sink)
+            SELECT p.sink, p.records, m.received_at
+            FROM pending p LEFT JOIN wal_message m ON m.seq = p.oldest_id / {DeliveryIds.PerMessage}
+            ORDER BY p.sink
+            """;
+        var backlogs = new List<SinkBacklog>();
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            backlogs.Add(new SinkBacklog(reader.GetString(0), reader.GetInt64(1), reader.IsDBNull(2) ? null : FromMilliseconds(reader.GetInt64(2))));
+        }
+
+        return Task.FromResult<IReadOnlyList<SinkBacklog>>(backlogs);
+    }
+
     private static Dictionary<long, List<DeliveryEvent>> ReadDeliveryEvents(SqliteConnection connection, long messageSeq)
     {
         using var command = connection.CreateCommand();

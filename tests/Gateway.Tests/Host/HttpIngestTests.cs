@@ -95,6 +95,26 @@ public sealed class HttpIngestTests(GatewayProcessFixture fixture)
         Assert.Equal(traceParent, SinkFiles.Read(fixture.Gateway.SinkFolder).Single(line => line.MessageId == id).Line.GetProperty("traceparent").GetString());
     }
 
+    [Fact]
+    public async Task A_message_posted_without_traceparent_and_with_tracing_off_gets_a_trace_id_its_lifecycle_and_sink_record_share()
+    {
+        var deviceId = NewDeviceId();
+        using var response = await Http.PostJsonAsync(deviceId, """{"n":1}""");
+        var id = Assert.Single(await response.AcceptedIdsAsync());
+        await Eventually.TrueAsync(() => SinkFiles.Read(fixture.Gateway.SinkFolder).Any(line => line.MessageId == id), "the message in the sink");
+
+        using var admin = fixture.Gateway.GeneratedTokenAdmin();
+        var lifecycle = JsonDocument.Parse(await admin.GetStringAsync($"/admin/v1/messages/{id}")).RootElement;
+        var traceId = lifecycle.GetProperty("traceId").GetString();
+
+        Assert.Matches("^[0-9a-f]{32}$", traceId);
+        Assert.NotEqual(new string('0', 32), traceId);
+        var stored = SinkFiles.Read(fixture.Gateway.SinkFolder).Single(line => line.MessageId == id).Line.GetProperty("traceparent").GetString()!;
+        Assert.Equal(traceId, stored.Split('-')[1]);
+        // No span of it was recorded, so it does not claim to be sampled.
+        Assert.EndsWith("-00", stored, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("""{"t":""", "malformed-json")]
     [InlineData("""[]""", "malformed-json")]

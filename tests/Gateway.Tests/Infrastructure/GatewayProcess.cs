@@ -44,6 +44,15 @@ public sealed class GatewayProcess : IAsyncDisposable
 
     public string SinkFolder => Path.Combine(DataPath, "sink");
 
+    /// <summary>A client of the operations port that sends the admin token the gateway generated in its data folder.</summary>
+    public HttpClient GeneratedTokenAdmin()
+    {
+        var token = File.ReadAllText(Path.Combine(DataPath, Gateway.Silo.Admin.AdminOptions.GeneratedTokenFileName)).Trim();
+        var client = new HttpClient { BaseAddress = Operations.BaseAddress, Timeout = TimeSpan.FromSeconds(10) };
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        return client;
+    }
+
     public string Output
     {
         get

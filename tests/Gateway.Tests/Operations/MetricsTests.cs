@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Net;
 using System.Text.Json;
 using Gateway.Tests.Infrastructure;
@@ -31,6 +30,23 @@ public sealed class MetricsTests(OperationsGatewayFixture fixture)
         Assert.Contains("orleans_", text);
     }
 
+    [Fact]
+    public async Task Metrics_show_each_sinks_backlog_and_oldest_age_each_readiness_check_the_cluster_and_the_process()
+    {
+        // Backlogs and readiness are read when a scrape finds them stale, so a later scrape shows them.
+        var text = "";
+        await Eventually.TrueAsync(async () => (text = await ScrapeAsync()).Contains("gateway_readiness_status{", StringComparison.Ordinal)
+            && text.Contains("gateway_sink_backlog{", StringComparison.Ordinal), "the sampled series");
+
+        Assert.Matches("""gateway_readiness_status\{[^}]*gateway_check="wal"\} 1""", text);
+        Assert.Matches("""gateway_readiness_status\{[^}]*gateway_check="silo"\} 1""", text);
+        Assert.Matches("""gateway_sink_backlog\{[^}]*gateway_sink="file"\} \d""", text);
+        Assert.Matches("""gateway_sink_oldest_pending_age_seconds\{[^}]*gateway_sink="file"\} [\d.]""", text);
+        Assert.Matches("""gateway_cluster_silos_active\{[^}]*\} 1""", text);
+        Assert.Matches("""dotnet_process_cpu_time_seconds_total\{[^}]*cpu_mode="user"\} [\d.]""", text);
+        Assert.Matches("""dotnet_process_memory_working_set_bytes\{[^}]*\} [1-9]""", text);
+    }
+
     [RequiresToolsFact("promtool")]
     public async Task Metrics_text_passes_promtool_check_metrics()
     {
@@ -44,10 +60,7 @@ public sealed class MetricsTests(OperationsGatewayFixture fixture)
     [RequiresToolsFact("prometheus")]
     public async Task A_prometheus_server_scrapes_the_gateway()
     {
-        using var directory = new TempDirectory();
-        var port = FreePort.Next();
-        var config = directory.Combine("prometheus.yml");
-        await File.WriteAllTextAsync(config, $"""
+        await using var prometheus = await PrometheusServer.StartAsync($"""
             global:
               scrape_interval: 1s
               scrape_timeout: 1s
@@ -56,63 +69,13 @@ public sealed class MetricsTests(OperationsGatewayFixture fixture)
                 static_configs:
                   - targets: ["127.0.0.1:{fixture.OperationsPort}"]
             """);
-        var prometheus = new System.Diagnostics.Process
-        {
-            StartInfo = new System.Diagnostics.ProcessStartInfo(ExternalTools.Find("prometheus")!,
-            [
-                $"--config.file={config}",
-                $"--storage.tsdb.path={directory.Combine("data")}",
-                $"--web.listen-address=127.0.0.1:{port}",
-                "--storage.tsdb.retention.time=1h",
-            ])
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                UseShellExecute = false,
-            },
-        };
-        prometheus.Start();
-        prometheus.BeginOutputReadLine();
-        prometheus.BeginErrorReadLine();
-        try
-        {
-            using var api = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(5) };
-            JsonElement target = default;
-            await Eventually.TrueAsync(async () =>
-            {
-                try
-                {
-                    var targets = JsonDocument.Parse(await api.GetStringAsync("/api/v1/targets")).RootElement;
-                    var active = targets.GetProperty("data").GetProperty("activeTargets");
-                    if (active.GetArrayLength() == 0)
-                    {
-                        return false;
-                    }
 
-                    target = active[0].Clone();
-                    return target.GetProperty("health").GetString() == "up";
-                }
-                catch (HttpRequestException)
-                {
-                    return false;
-                }
-            }, "Prometheus to scrape the gateway successfully");
-            Assert.Equal("", target.GetProperty("lastError").GetString());
-
-            await Eventually.TrueAsync(async () =>
-            {
-                var query = JsonDocument.Parse(await api.GetStringAsync("/api/v1/query?query=gateway_wal_records%7Bgateway_wal_state%3D%22acked%22%7D")).RootElement;
-                var results = query.GetProperty("data").GetProperty("result");
-                return results.GetArrayLength() == 1
-                    && double.Parse(results[0].GetProperty("value")[1].GetString()!, CultureInfo.InvariantCulture) >= 1;
-            }, "Prometheus to hold the gateway's acked record count");
-        }
-        finally
-        {
-            prometheus.Kill(entireProcessTree: true);
-            await prometheus.WaitForExitAsync();
-            prometheus.Dispose();
-        }
+        JsonElement target = default;
+        await Eventually.TrueAsync(async () => (await prometheus.TargetsAsync()) is [var only] && (target = only).GetProperty("health").GetString() == "up",
+            "Prometheus to scrape the gateway successfully");
+        Assert.Equal("", target.GetProperty("lastError").GetString());
+        await Eventually.TrueAsync(async () => await prometheus.ScalarAsync("""gateway_wal_records{gateway_wal_state="acked"}""") >= 1,
+            "Prometheus to hold the gateway's acked record count");
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Gateway.Storage;
 using Gateway.Tests.Infrastructure;
 
@@ -76,6 +77,16 @@ public sealed class BackpressureReadinessTests
 
         var reason = await ReadinessProbe.WaitForFailureAsync(gateway, "backpressure");
         Assert.Contains("3 undelivered records", reason);
+
+        // The metrics an alert reads say the same: the check failing, and the sink's backlog with its age.
+        await Eventually.TrueAsync(async () =>
+        {
+            var metrics = await gateway.Operations.GetStringAsync("/metrics");
+            return Regex.IsMatch(metrics, """gateway_readiness_status\{[^}]*gateway_check="backpressure"\} 0\n""")
+                && Regex.IsMatch(metrics, """gateway_readiness_status\{[^}]*gateway_check="wal"\} 1\n""")
+                && Regex.IsMatch(metrics, """gateway_sink_backlog\{[^}]*gateway_sink="cloud"\} 3\n""")
+                && Regex.IsMatch(metrics, """gateway_sink_oldest_pending_age_seconds\{[^}]*gateway_sink="cloud"\} (0\.0*[1-9]|[1-9])""");
+        }, "the readiness and backlog series to show the failing check and the three records");
 
         // The failed deliveries are logged as single-line JSON carrying the message's trace id.
         await Eventually.TrueAsync(() => FailedDeliveryLogLines(gateway).Any(line => line.Contains(deviceTrace.ToHexString(), StringComparison.Ordinal)),

@@ -216,6 +216,32 @@ public abstract class WalAdminQueryTests
         Assert.Null((await wal.Store.GetStorageAsync()).OldestPendingReceivedAt);
     }
 
+    [Fact]
+    public async Task Sink_backlogs_count_each_sinks_enqueued_and_in_flight_deliveries_and_date_its_oldest_in_wal_order()
+    {
+        using var wal = Open();
+        Assert.Empty(await wal.Store.GetSinkBacklogsAsync());
+        var file = new PartitionKey("file", 0);
+        var cloud = new PartitionKey("cloud", 1);
+        await wal.Store.AppendAsync(new WalAppend("a", [Message("a", 1, T0, null, file, cloud), Message("a", 2, T0.AddSeconds(1), null, file, cloud)]));
+        await wal.Store.AppendAsync(new WalAppend("b", [Message("b", 1, T0.AddSeconds(-5), null, cloud)]));
+
+        // In flight still counts; a dead letter does not.
+        var inFlight = await wal.Store.LeaseAsync(file, 1);
+        await wal.Store.FailAsync(await wal.Store.LeaseAsync(cloud, 1), Failure("HTTP 400", permanent: true, T0));
+        Assert.Equal(
+            [new SinkBacklog("cloud", 2, T0.AddSeconds(1)), new SinkBacklog("file", 2, T0)],
+            await wal.Store.GetSinkBacklogsAsync());
+
+        await wal.Store.AckAsync(inFlight);
+        Assert.Equal(
+            [new SinkBacklog("cloud", 2, T0.AddSeconds(1)), new SinkBacklog("file", 1, T0.AddSeconds(1))],
+            await wal.Store.GetSinkBacklogsAsync());
+
+        await wal.Store.AckAsync(await wal.Store.LeaseAsync(file, 10));
+        Assert.Equal([new SinkBacklog("cloud", 2, T0.AddSeconds(1))], await wal.Store.GetSinkBacklogsAsync());
+    }
+
     protected static WalMessage Message(string deviceId, long sequence, DateTimeOffset receivedAt, string? traceParent, params PartitionKey[] routes) =>
         new($"gw:{deviceId}:{sequence}", sequence, null, receivedAt, MediaTypes.Json, Encoding.UTF8.GetBytes($$"""{"n":{{sequence}}}"""), traceParent,
             $"devices/{deviceId}/telemetry", routes);
