@@ -3,8 +3,9 @@ using Microsoft.Net.Http.Headers;
 namespace Gateway.Silo.Admin;
 
 /// <summary>
-/// Bearer-token check on every admin endpoint: no token is 401 (with <c>WWW-Authenticate</c>), a wrong token 403,
-/// both as problem+json.
+/// Bearer-token check on every admin endpoint: no token is 401 (with <c>WWW-Authenticate</c>), a wrong token 403, the
+/// read-only token on a request that is not GET or HEAD 403 <c>read-only-token</c>, all as problem+json. Every
+/// mutating admin endpoint is a POST or DELETE, so the method is the rule.
 /// </summary>
 internal static class AdminAuthentication
 {
@@ -24,11 +25,17 @@ internal static class AdminAuthentication
                     "Send the admin token as 'Authorization: Bearer <token>'.");
             }
 
-            var token = http.RequestServices.GetRequiredService<AdminToken>();
-            if (!token.Matches(header[Scheme.Length..].Trim()))
+            var access = http.RequestServices.GetRequiredService<AdminToken>().Check(header[Scheme.Length..].Trim());
+            if (access == AdminAccess.None)
             {
                 return AdminProblems.Problem(StatusCodes.Status403Forbidden, "The bearer token is not the admin token.", "forbidden",
                     "The token sent does not match the gateway's admin token.");
+            }
+
+            if (access == AdminAccess.ReadOnly && !HttpMethods.IsGet(http.Request.Method) && !HttpMethods.IsHead(http.Request.Method))
+            {
+                return AdminProblems.Problem(StatusCodes.Status403Forbidden, "The read-only token cannot change anything.", "read-only-token",
+                    $"{http.Request.Method} changes the gateway; send the full admin token (Gateway:Admin:Token) for it.");
             }
 
             return await next(context);

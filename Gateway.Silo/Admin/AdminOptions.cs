@@ -21,8 +21,18 @@ public sealed class AdminOptions
     [MinLength(16, ErrorMessage = "Gateway:Admin:Token must be at least 16 characters.")]
     public string? Token { get; set; }
 
-    /// <summary>A file whose content (trimmed) is the bearer token, e.g. a mounted secret.</summary>
+    /// <summary>A file whose content (trimmed) is the bearer token, e.g. a mounted secret; read again at every request.</summary>
     public string? TokenFile { get; set; }
+
+    /// <summary>
+    /// A second bearer token that may only read (GET and HEAD: lists, lifecycles, depths, the live tail), for dashboards
+    /// and scripts; a mutating request with it is refused with 403 <c>read-only-token</c>. None by default.
+    /// </summary>
+    [MinLength(16, ErrorMessage = "Gateway:Admin:ReadOnlyToken must be at least 16 characters.")]
+    public string? ReadOnlyToken { get; set; }
+
+    /// <summary>A file whose content (trimmed) is the read-only token; read again at every request.</summary>
+    public string? ReadOnlyTokenFile { get; set; }
 
     /// <summary>How many messages a live-tail viewer may fall behind before messages are dropped for it.</summary>
     [Range(1, 100_000, ErrorMessage = "Gateway:Admin:TailBuffer must be between 1 and 100000.")]

@@ -15,6 +15,7 @@ namespace Gateway.Tests.Admin;
 public sealed class AdminGateway() : InProcessGateway(new Dictionary<string, string?>
 {
     ["Gateway:Admin:Token"] = Token,
+    ["Gateway:Admin:ReadOnlyToken"] = ReadOnlyToken,
     ["Gateway:Devices:StateFlushInterval"] = "00:00:00.200",
     ["Gateway:Delivery:MaxAttempts"] = "2",
     ["Gateway:Delivery:BackoffBase"] = "00:00:00.020",
@@ -23,6 +24,9 @@ public sealed class AdminGateway() : InProcessGateway(new Dictionary<string, str
 })
 {
     public const string Token = "admin-test-token-0123456789abcdef";
+
+    /// <summary>The read-only admin token: reads, never changes.</summary>
+    public const string ReadOnlyToken = "read-only-test-token-0123456789";
 
     /// <summary>A client of the operations port that sends the admin token.</summary>
     public HttpClient Admin

@@ -19,12 +19,12 @@ public sealed class AdminTokenTests
         Assert.Equal(path, token.Source);
         var generated = File.ReadAllText(path);
         Assert.True(generated.Length >= 32);
-        Assert.True(token.Matches(generated));
-        Assert.False(token.Matches(generated[..^1]));
+        Assert.Equal(AdminAccess.Full, token.Check(generated));
+        Assert.NotEqual(AdminAccess.Full, token.Check(generated[..^1]));
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(path));
 
         // The next start keeps the same token: scripts holding it go on working.
-        Assert.True(Create(new AdminOptions(), data.Path).Matches(generated));
+        Assert.Equal(AdminAccess.Full, Create(new AdminOptions(), data.Path).Check(generated));
     }
 
     [Fact]
@@ -34,8 +34,8 @@ public sealed class AdminTokenTests
         var file = data.Combine("token.txt");
         File.WriteAllText(file, "  token-from-a-mounted-secret\n");
 
-        Assert.True(Create(new AdminOptions { Token = "configured-token-0123456789" }, data.Path).Matches("configured-token-0123456789"));
-        Assert.True(Create(new AdminOptions { TokenFile = file }, data.Path).Matches("token-from-a-mounted-secret"));
+        Assert.Equal(AdminAccess.Full, Create(new AdminOptions { Token = "configured-token-0123456789" }, data.Path).Check("configured-token-0123456789"));
+        Assert.Equal(AdminAccess.Full, Create(new AdminOptions { TokenFile = file }, data.Path).Check("token-from-a-mounted-secret"));
         Assert.False(File.Exists(Path.Combine(data.Path, AdminOptions.GeneratedTokenFileName)));
     }
 
@@ -48,6 +48,64 @@ public sealed class AdminTokenTests
 
         Assert.Contains("Gateway:Admin:TokenFile", Assert.Throws<InvalidOperationException>(() => Create(new AdminOptions { TokenFile = file }, data.Path)).Message);
         Assert.Contains("Gateway:Admin:TokenFile", Assert.Throws<InvalidOperationException>(() => Create(new AdminOptions { TokenFile = file + ".missing" }, data.Path)).Message);
+    }
+
+    [Fact]
+    public void A_replaced_token_file_rotates_the_token_without_a_restart()
+    {
+        using var data = new TempDirectory();
+        var file = data.Combine("token.txt");
+        File.WriteAllText(file, "first-token-0123456789");
+        var token = Create(new AdminOptions { TokenFile = file }, data.Path);
+        Assert.Equal(AdminAccess.Full, token.Check("first-token-0123456789"));
+
+        // As a secret manager does: a new file renamed over the old one.
+        File.WriteAllText(file + ".new", "second-token-0123456789");
+        File.Move(file + ".new", file, overwrite: true);
+
+        Assert.Equal(AdminAccess.Full, token.Check("second-token-0123456789"));
+        Assert.NotEqual(AdminAccess.Full, token.Check("first-token-0123456789"));
+    }
+
+    [Fact]
+    public void A_token_file_that_stops_holding_a_valid_token_lets_no_one_in()
+    {
+        using var data = new TempDirectory();
+        var file = data.Combine("token.txt");
+        File.WriteAllText(file, "first-token-0123456789");
+        var token = Create(new AdminOptions { TokenFile = file }, data.Path);
+
+        File.WriteAllText(file, "short");
+        Assert.Equal(AdminAccess.None, token.Check("first-token-0123456789"));
+        Assert.Equal(AdminAccess.None, token.Check("short"));
+        File.Delete(file);
+        Assert.Equal(AdminAccess.None, token.Check("first-token-0123456789"));
+    }
+
+    [Fact]
+    public void The_read_only_token_grants_reading_only_and_is_rotated_from_its_file_too()
+    {
+        using var data = new TempDirectory();
+        var file = data.Combine("read-only.txt");
+        File.WriteAllText(file, "read-only-token-0123456789");
+        var token = Create(new AdminOptions { Token = "full-token-0123456789", ReadOnlyTokenFile = file }, data.Path);
+
+        Assert.Equal(AdminAccess.Full, token.Check("full-token-0123456789"));
+        Assert.Equal(AdminAccess.ReadOnly, token.Check("read-only-token-0123456789"));
+        Assert.NotEqual(AdminAccess.Full, token.Check("read-only-token-0123456789"));
+        File.WriteAllText(file, "another-read-only-token-0123");
+        Assert.Equal(AdminAccess.ReadOnly, token.Check("another-read-only-token-0123"));
+        Assert.Equal(AdminAccess.None, token.Check("read-only-token-0123456789"));
+    }
+
+    [Fact]
+    public void A_read_only_token_equal_to_the_admin_token_stops_the_start()
+    {
+        using var data = new TempDirectory();
+
+        var error = Assert.Throws<InvalidOperationException>(() =>
+            Create(new AdminOptions { Token = "same-token-0123456789", ReadOnlyToken = "same-token-0123456789" }, data.Path));
+        Assert.Contains("Gateway:Admin:ReadOnlyToken", error.Message);
     }
 
     private static AdminToken Create(AdminOptions options, string dataPath) =>
