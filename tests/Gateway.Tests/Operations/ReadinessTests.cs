@@ -63,6 +63,9 @@ public sealed class BackpressureReadinessTests
             ["Gateway:Sinks:0:Name"] = "cloud",
             ["Gateway:Sinks:0:Type"] = "file",
             ["Gateway:Sinks:0:Path"] = Path.Combine(blocker, "sink"),
+            // The failures open the sink's circuit within a second; a short open time keeps the recovery below quick
+            // however long the checks before it take.
+            ["Gateway:Sinks:0:CircuitOpenDuration"] = "00:00:00.200",
             ["Gateway:Telemetry:Tracing"] = "true",
         });
 
