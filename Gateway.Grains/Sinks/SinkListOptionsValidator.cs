@@ -77,6 +77,27 @@ public sealed class SinkListOptionsValidator : IValidateOptions<SinkListOptions>
             }
         }
 
+        if (sink.TokenFile is not null)
+        {
+            if (sink.Type != HttpSink.TypeName)
+            {
+                yield return "TokenFile: only an http sink sends a token.";
+            }
+            else if (!File.Exists(sink.TokenFile))
+            {
+                yield return $"TokenFile: '{sink.TokenFile}' does not exist.";
+            }
+            else if (new FileInfo(sink.TokenFile).Length == 0)
+            {
+                yield return $"TokenFile: '{sink.TokenFile}' is empty.";
+            }
+
+            if (string.IsNullOrWhiteSpace(sink.TokenHeader) || !sink.TokenHeader.All(c => char.IsAsciiLetterOrDigit(c) || "!#$%&'*+-.^_`|~".Contains(c)))
+            {
+                yield return $"TokenHeader: '{sink.TokenHeader}' is not an HTTP header name.";
+            }
+        }
+
         if (sink.Type == MqttSink.TypeName && string.IsNullOrWhiteSpace(sink.Host))
         {
             yield return "Host: the upstream broker's host name is required for an mqtt sink.";

@@ -42,6 +42,18 @@ public sealed class SinkOptions
     /// <summary>http: gzip the request bodies.</summary>
     public bool Gzip { get; set; }
 
+    /// <summary>
+    /// http: a file holding a secret (a bearer token or an API key) sent with every request in <see cref="TokenHeader"/>;
+    /// re-read when the file changes. Never logged.
+    /// </summary>
+    public string? TokenFile { get; set; }
+
+    /// <summary>
+    /// http: the header that carries <see cref="TokenFile"/>'s secret: <c>Authorization</c> (the default) sends
+    /// <c>Bearer {secret}</c>; any other name (<c>x-api-key</c>, ...) sends the secret as it is.
+    /// </summary>
+    public string TokenHeader { get; set; } = "Authorization";
+
     /// <summary>mqtt: upstream broker host name.</summary>
     public string? Host { get; set; }
 

@@ -14,7 +14,7 @@ namespace Gateway.Sinks;
 /// POSTs each batch as a JSON array of records to a URL over HTTPS, with an <c>Idempotency-Key</c> that is
 /// the same every time the same batch is retried. 2xx acknowledges the batch; 408, 429, 5xx, redirects and
 /// transport errors are retried (honoring Retry-After); any other 4xx dead-letters it with the response
-/// as the reason.
+/// as the reason. A secret from <see cref="SinkOptions.TokenFile"/>, when set, goes with every request.
 /// </summary>
 public sealed class HttpSink : ISink, IDisposable
 {
@@ -29,6 +29,8 @@ public sealed class HttpSink : ISink, IDisposable
     private readonly HttpClient _client;
     private readonly Uri _url;
     private readonly bool _gzip;
+    private readonly SinkSecretFile? _token;
+    private readonly string _tokenHeader;
 
     /// <summary>Creates the sink from its options (validated at start).</summary>
     public HttpSink(SinkOptions options)
@@ -37,6 +39,8 @@ public sealed class HttpSink : ISink, IDisposable
         Name = options.Name;
         _url = options.Url ?? throw new ArgumentException("An http sink needs a Url.", nameof(options));
         _gzip = options.Gzip;
+        _token = options.TokenFile is null ? null : new SinkSecretFile(options.TokenFile);
+        _tokenHeader = options.TokenHeader;
         var tls = EgressTls.From(options);
         var handler = new SocketsHttpHandler
         {
@@ -79,6 +83,7 @@ public sealed class HttpSink : ISink, IDisposable
         ArgumentNullException.ThrowIfNull(batch);
         using var request = new HttpRequestMessage(HttpMethod.Post, _url) { Content = CreateContent(batch) };
         request.Headers.Add(IdempotencyKeyHeader, IdempotencyKey(batch));
+        AddToken(request);
         try
         {
             using var response = await _client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
@@ -92,6 +97,23 @@ public sealed class HttpSink : ISink, IDisposable
 
     /// <inheritdoc />
     public void Dispose() => _client.Dispose();
+
+    private void AddToken(HttpRequestMessage request)
+    {
+        if (_token?.Current is not { Length: > 0 } secret)
+        {
+            return;
+        }
+
+        if (string.Equals(_tokenHeader, "Authorization", StringComparison.OrdinalIgnoreCase))
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", secret);
+        }
+        else
+        {
+            request.Headers.TryAddWithoutValidation(_tokenHeader, secret);
+        }
+    }
 
     private HttpContent CreateContent(IReadOnlyList<WalRecord> batch)
     {
@@ -128,7 +150,7 @@ public sealed class HttpSink : ISink, IDisposable
         return content;
     }
 
-    private static async Task<DeliveryResult> ToResultAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    private async Task<DeliveryResult> ToResultAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {
         var status = (int)response.StatusCode;
         if (response.IsSuccessStatusCode)
@@ -139,7 +161,8 @@ public sealed class HttpSink : ISink, IDisposable
         var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
         var error = string.Create(CultureInfo.InvariantCulture,
             $"HTTP {status} {response.ReasonPhrase}: {(body.Length > MaxErrorBodyChars ? body[..MaxErrorBodyChars] : body)}");
-        var retryable = status is 408 or 429 || status >= 500 || status < 400;
+        // With a token, 401 and 403 mean the token, not the records: an expired one is renewed, and records wait for it.
+        var retryable = status is 408 or 429 || status >= 500 || status < 400 || (_token is not null && status is 401 or 403);
         return retryable ? DeliveryResult.Retry(error, RetryAfter(response)) : DeliveryResult.Permanent(error);
     }
 

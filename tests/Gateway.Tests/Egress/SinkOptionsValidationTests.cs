@@ -49,6 +49,26 @@ public sealed class SinkOptionsValidationTests
     }
 
     [Fact]
+    public void A_token_file_must_exist_hold_a_secret_belong_to_an_http_sink_and_name_a_valid_header()
+    {
+        using var directory = new TempDirectory();
+        var empty = directory.Combine("empty-token");
+        File.WriteAllText(empty, "");
+        var url = new Uri("https://cloud.example/ingest");
+
+        var failures = Failures(
+            new SinkOptions { Name = "a", Type = "http", Url = url, TokenFile = directory.Combine("missing") },
+            new SinkOptions { Name = "b", Type = "http", Url = url, TokenFile = empty },
+            new SinkOptions { Name = "c", Type = "file", TokenFile = empty },
+            new SinkOptions { Name = "d", Type = "http", Url = url, TokenFile = empty, TokenHeader = "not a header" }).ToList();
+
+        Assert.Contains(failures, f => f.StartsWith("Gateway:Sinks:0:TokenFile", StringComparison.Ordinal) && f.Contains("does not exist", StringComparison.Ordinal));
+        Assert.Contains(failures, f => f.StartsWith("Gateway:Sinks:1:TokenFile", StringComparison.Ordinal) && f.Contains("is empty", StringComparison.Ordinal));
+        Assert.Contains(failures, f => f.StartsWith("Gateway:Sinks:2:TokenFile", StringComparison.Ordinal) && f.Contains("only an http sink", StringComparison.Ordinal));
+        Assert.Contains(failures, f => f.StartsWith("Gateway:Sinks:3:TokenHeader", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task The_gateway_refuses_to_start_with_a_plaintext_sink()
     {
         using var directory = new TempDirectory();

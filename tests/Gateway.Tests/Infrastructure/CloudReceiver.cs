@@ -12,7 +12,11 @@ using Microsoft.Extensions.Logging;
 namespace Gateway.Tests.Infrastructure;
 
 /// <summary>One batch POST the receiver saw.</summary>
-public sealed record ReceivedBatch(string? IdempotencyKey, string? ContentEncoding, string? TraceParent, IReadOnlyList<JsonElement> Records, int Status);
+public sealed record ReceivedBatch(string? IdempotencyKey, string? ContentEncoding, string? TraceParent, IReadOnlyList<JsonElement> Records, int Status)
+{
+    /// <summary>Every request header, by lower-case name.</summary>
+    public IReadOnlyDictionary<string, string> Headers { get; init; } = new Dictionary<string, string>();
+}
 
 /// <summary>
 /// A stand-in for the cloud: a real HTTPS server (Kestrel, certificate from a test CA) on a loopback port
@@ -90,7 +94,10 @@ public sealed class CloudReceiver : IAsyncDisposable
         var (status, retryAfter) = Respond(records);
         Requests.Enqueue(new ReceivedBatch(
             context.Request.Headers["Idempotency-Key"].ToString(), encoding.Length == 0 ? null : encoding,
-            context.Request.Headers["traceparent"].ToString() is { Length: > 0 } trace ? trace : null, records, status));
+            context.Request.Headers["traceparent"].ToString() is { Length: > 0 } trace ? trace : null, records, status)
+        {
+            Headers = context.Request.Headers.ToDictionary(header => header.Key.ToLowerInvariant(), header => header.Value.ToString()),
+        });
         context.Response.StatusCode = status;
         if (retryAfter is not null)
         {
