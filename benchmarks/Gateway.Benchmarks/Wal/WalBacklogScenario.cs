@@ -9,7 +9,8 @@ namespace Gateway.Benchmarks.Wal;
 
 /// <summary>
 /// <c>wal-backlog</c>: the same append load on a WAL already holding a small and a large backlog of
-/// Enqueued records, to show whether what the WAL holds makes each append dearer.
+/// Enqueued records, to show whether what the WAL holds makes each append dearer, and what the sink backlog
+/// gauges' read costs at each size.
 /// </summary>
 internal sealed class WalBacklogScenario : IScenario
 {
@@ -37,13 +38,19 @@ internal sealed class WalBacklogScenario : IScenario
             var openTime = Stopwatch.GetElapsedTime(openStarted);
             var pendingAtOpen = store.GetStatistics().PendingRecords;
 
+            // What one scrape of the sink backlog gauges costs at this backlog (a pass over the pending deliveries).
+            var backlogReadStarted = Stopwatch.GetTimestamp();
+            var backlogs = await store.GetSinkBacklogsAsync();
+            var backlogReadTime = Stopwatch.GetElapsedTime(backlogReadStarted);
+
             StatusLog.Write($"{Name} {backlog:N0}: {Messages:N0} messages");
             var result = await WalAppendLoad.RunAsync(store, Messages, cancellationToken);
             yield return new ResultRow(
                 string.Create(CultureInfo.InvariantCulture, $"{Name}: {backlog:N0} Enqueued"),
                 Messages, result.Load.Elapsed, result.Load.Latency,
                 string.Create(CultureInfo.InvariantCulture,
-                    $"{result.Describe()}; fill {fillTime.TotalSeconds:F2} s, Open() {openTime.TotalSeconds:F2} s counted {pendingAtOpen:N0} pending"));
+                    $"{result.Describe()}; fill {fillTime.TotalSeconds:F2} s, Open() {openTime.TotalSeconds:F2} s counted {pendingAtOpen:N0} pending; "
+                    + $"sink backlog read {backlogReadTime.TotalMilliseconds:F1} ms ({backlogs.Sum(sink => sink.Records):N0} records)"));
         }
     }
 }

@@ -48,6 +48,27 @@ public sealed class ScrapeSampleTests
     }
 
     [Fact]
+    public async Task A_slow_read_is_reused_for_fifty_times_as_long_as_it_took()
+    {
+        var sample = new ScrapeSample<string>(() =>
+        {
+            // A read over a large backlog: two seconds of the clock.
+            _time.Advance(TimeSpan.FromSeconds(2));
+            return Task.FromResult($"read {Interlocked.Increment(ref _reads)}");
+        }, MaxAge, _time, NullLogger.Instance);
+        _ = sample.Latest;
+        await Eventually.TrueAsync(() => sample.Latest == "read 1", "the first read");
+
+        _time.Advance(TimeSpan.FromSeconds(2 * ScrapeSample<string>.CostFactor) - TimeSpan.FromMilliseconds(1));
+        Assert.Equal("read 1", sample.Latest);
+        Assert.Equal(1, _reads);
+
+        _time.Advance(TimeSpan.FromMilliseconds(1));
+        _ = sample.Latest;
+        await Eventually.TrueAsync(() => sample.Latest == "read 2", "the read after a hundred seconds");
+    }
+
+    [Fact]
     public async Task A_failed_read_leaves_no_value_rather_than_a_stale_one_and_the_next_scrape_tries_again()
     {
         var fail = false;
