@@ -47,7 +47,7 @@ start_node() { # database node
      Gateway__Orleans__SiloPort="$(free_port)" Gateway__Orleans__GatewayPort="$(free_port)" \
      Gateway__DataPath="$work/$db-$node" Gateway__Mqtt__Port="${mqtt_port[$db$node]}" \
      Gateway__Http__Port="$(free_port)" Gateway__Operations__Port="${ops_port[$db$node]}" \
-     Gateway__Dashboard__Enabled=false Logging__LogLevel__Default=Warning \
+     Gateway__Dashboard__Enabled=false Logging__LogLevel__Default=Warning Gateway__Mqtt__MaxConnectionsPerAddress=100000 \
      exec dotnet "$work/gateway-bin/Gateway.Silo.dll" >"$work/$db-$node.log" 2>&1) &
     node_pid[$db$node]=$!
     pids+=($!)

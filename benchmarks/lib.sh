@@ -30,8 +30,10 @@ start_gateway() {
     local mqtt=${GATEWAY_MQTT_PORT:-$(free_port)} http=${GATEWAY_HTTP_PORT:-$(free_port)} ops=${GATEWAY_OPS_PORT:-$(free_port)}
     local silo=${GATEWAY_SILO_PORT:-$(free_port)} gw=${GATEWAY_ORLEANS_GATEWAY_PORT:-$(free_port)}
     mkdir -p "$data"
+    # Every simulated device connects from 127.0.0.1, so the per-address connection cap is lifted to the global one.
     env Gateway__DataPath="$data" Gateway__Mqtt__Port="$mqtt" Gateway__Http__Port="$http" Gateway__Operations__Port="$ops" \
-        Gateway__Orleans__SiloPort="$silo" Gateway__Orleans__GatewayPort="$gw" Logging__LogLevel__Default=Warning "$@" \
+        Gateway__Orleans__SiloPort="$silo" Gateway__Orleans__GatewayPort="$gw" Gateway__Mqtt__MaxConnectionsPerAddress=100000 \
+        Logging__LogLevel__Default=Warning "$@" \
         dotnet "$(gateway_dll)" >>"$work/$name.log" 2>&1 &
     printf -v "${name}_pid" '%s' "$!"
     printf -v "${name}_mqtt" '%s' "$mqtt"

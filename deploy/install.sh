@@ -76,6 +76,10 @@ if [ ! -f /etc/gateway/gateway.env ]; then
 # Gateway__Mqtt__CertificatePath=/etc/gateway/tls/gateway.crt.pem
 # Gateway__Mqtt__CertificateKeyPath=/etc/gateway/tls/gateway.key.pem
 # Gateway__Mqtt__ClientCaPath=/etc/gateway/tls/ca.crt.pem
+# HTTPS ingest on 8443, the same files (renewed certificates are picked up without a restart):
+# Gateway__Http__CertificatePath=/etc/gateway/tls/gateway.crt.pem
+# Gateway__Http__CertificateKeyPath=/etc/gateway/tls/gateway.key.pem
+# Gateway__Http__ClientCaPath=/etc/gateway/tls/ca.crt.pem
 ENV
 fi
 

@@ -1,20 +1,19 @@
-using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
-using Gateway.Devices;
+using Gateway.Ingest.Credentials;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Ingest.Http;
 
 /// <summary>
-/// Decides whether a request may post as the device in its path. HTTP Basic credentials name the device (user name =
-/// device id) and carry its secret, the same one MQTT devices send as their password, checked by the device's
-/// <see cref="IDeviceCredentialsGrain"/>; they must name the device of the path. A request without an Authorization
-/// header is anonymous: allowed only from loopback while <see cref="HttpIngestOptions.AllowAnonymous"/> is on.
-/// Runs before the body is read, so a sender that may not post costs no buffering.
+/// Decides whether a request may post as the device in its path, through the <see cref="DeviceCredentialCheck"/>
+/// MQTT uses too. A client certificate on the HTTPS listener names the device; otherwise HTTP Basic credentials do
+/// (user name = device id, password = the device's secret, the one MQTT devices send as their password); a request
+/// with neither is anonymous. The identity must be the device of the path. Runs before the body is read, so a sender
+/// that may not post costs no buffering.
 /// </summary>
-public sealed class HttpDeviceAuthenticator(IGrainFactory grains, IOptions<HttpIngestOptions> options)
+public sealed class HttpDeviceAuthenticator(DeviceCredentialCheck credentials, IOptions<HttpIngestOptions> options)
 {
     /// <summary>The scheme and realm sent with every 401.</summary>
     public const string Challenge = "Basic realm=\"gateway\", charset=\"UTF-8\"";
@@ -25,40 +24,41 @@ public sealed class HttpDeviceAuthenticator(IGrainFactory grains, IOptions<HttpI
     public async Task<IResult?> AuthorizeAsync(HttpContext context, string deviceId)
     {
         ArgumentNullException.ThrowIfNull(context);
+        var isSecure = context.Request.IsHttps;
+        var certificate = isSecure ? context.Connection.ClientCertificate : null;
+        string? userName = null;
+        string? secret = null;
         var header = context.Request.Headers.Authorization;
-        if (header.Count == 0)
+        if (header.Count > 0 && (!TryReadBasic(header.ToString(), out userName, out secret) || (userName.Length == 0 && secret.Length == 0)))
         {
-            return _options.AllowAnonymous && context.Connection.RemoteIpAddress is { } address && IPAddress.IsLoopback(address)
-                ? null
-                : Problems.Unauthorized("credentials-required",
-                    "Send the device id and its secret as HTTP Basic credentials; anonymous posting is off here.");
+            return Problems.Unauthorized(IngestReasons.BadCredentials, "The Authorization header must be HTTP Basic with a device id and its secret.");
         }
 
-        if (!TryReadBasic(header.ToString(), out var userName, out var secret) || !DeviceId.IsValid(userName) || secret.Length == 0)
+        // With a certificate and no Basic user name, the path says which of the certificate's devices this is.
+        var claimed = certificate is not null && string.IsNullOrEmpty(userName) ? deviceId : userName;
+        var attempt = new CredentialAttempt(claimed, secret, certificate, isSecure, context.Connection.RemoteIpAddress);
+        var result = await credentials.CheckAsync(attempt, isSecure ? _options.TlsPolicy : _options.PlaintextPolicy);
+        if (!result.IsAuthenticated)
         {
-            return Problems.Unauthorized("bad-credentials", "The Authorization header must be HTTP Basic with a device id and its secret.");
+            return Refused(result);
         }
 
-        bool verified;
-        try
-        {
-            verified = await grains.GetGrain<IDeviceCredentialsGrain>(userName).VerifyAsync(secret);
-        }
-        catch (Exception error) when (error is not OperationCanceledException)
-        {
-            return Problems.Unavailable($"The credentials could not be checked now ({error.GetType().Name}); nothing was stored.", TimeSpan.FromSeconds(1));
-        }
-
-        if (!verified)
-        {
-            return Problems.Unauthorized("bad-credentials", "Unknown device or wrong secret.");
-        }
-
-        // Authenticated, but as another device: a device posts only as itself.
-        return string.Equals(userName, deviceId, StringComparison.Ordinal)
+        var identity = result.Identity!;
+        return identity.MayPublishAs(deviceId)
             ? null
-            : Problems.Forbidden("not-authorized", $"The credentials are device '{userName}'; it may post only to /v1/devices/{userName}/telemetry.");
+            : Problems.Forbidden(IngestReasons.NotAuthorized, $"The credentials are device '{identity}'; it may post only to /v1/devices/{identity}/telemetry.");
     }
+
+    private IResult Refused(CredentialResult result) => result.Reason switch
+    {
+        IngestReasons.AuthenticationThrottled => Problems.TooManyRequests(result.Reason, result.Detail, credentials.ThrottleWindow),
+        IngestReasons.Unavailable => Problems.Unavailable($"The credentials could not be checked now: {result.Detail}; nothing was stored.", TimeSpan.FromSeconds(1)),
+        // Credentials that are valid, or would be, but not for this request: repeating them will not help.
+        IngestReasons.PlaintextCredentials or IngestReasons.CertificateMismatch => Problems.Forbidden(result.Reason, Sentence(result.Detail)),
+        _ => Problems.Unauthorized(result.Reason, Sentence(result.Detail)),
+    };
+
+    private static string Sentence(string detail) => string.Concat(char.ToUpperInvariant(detail[0]).ToString(), detail.AsSpan(1), ".");
 
     private static bool TryReadBasic(string header, out string userName, out string secret)
     {

@@ -1,5 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using System.Net;
+using Gateway.Ingest.Credentials;
+using Gateway.Ingest.Tls;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Ingest.Http;
@@ -27,6 +29,40 @@ public sealed class HttpIngestOptions
     /// Basic credentials: the device id and its secret).
     /// </summary>
     public bool AllowAnonymous { get; set; } = true;
+
+    /// <summary>
+    /// Takes device secrets (HTTP Basic) on the plaintext listener from other machines too. Off by default: Basic
+    /// credentials sent without TLS can be read by anyone on the way, so off loopback they are refused
+    /// (<c>plaintext-credentials</c>); devices post over HTTPS (<see cref="TlsPort"/>). A reverse proxy on the same
+    /// host connects over loopback and needs nothing here.
+    /// </summary>
+    public bool AllowPlaintextCredentials { get; set; }
+
+    /// <summary>TCP port of the HTTPS ingest listener, which runs when <see cref="CertificatePath"/> is set.</summary>
+    [Range(1, 65535, ErrorMessage = "Gateway:Http:TlsPort must be between 1 and 65535.")]
+    public int TlsPort { get; set; } = 8443;
+
+    /// <summary>Address the HTTPS listener binds to; every interface, since devices authenticate on it.</summary>
+    [Required, RegularExpression(@"^[0-9A-Fa-f:.]+$", ErrorMessage = "Gateway:Http:TlsBindAddress must be an IP address.")]
+    public string TlsBindAddress { get; set; } = "0.0.0.0";
+
+    /// <summary>
+    /// The HTTPS server certificate: a PEM file (with <see cref="CertificateKeyPath"/>, or holding the key too) or a
+    /// PKCS#12 (.pfx/.p12) file. Read again when the files change, so a renewed certificate needs no restart.
+    /// </summary>
+    public string? CertificatePath { get; set; }
+
+    /// <summary>The PEM private key of <see cref="CertificatePath"/>, when it is not in the same file.</summary>
+    public string? CertificateKeyPath { get; set; }
+
+    /// <summary>Password of a PKCS#12 certificate file. Never logged.</summary>
+    public string? CertificatePassword { get; set; }
+
+    /// <summary>PEM bundle of the CA certificates device client certificates must chain to; asks HTTPS clients for one.</summary>
+    public string? ClientCaPath { get; set; }
+
+    /// <summary>Refuses HTTPS connections without a valid client certificate at the handshake (needs <see cref="ClientCaPath"/>).</summary>
+    public bool RequireClientCertificate { get; set; }
 
     /// <summary>Largest request body, in bytes; larger requests get 413.</summary>
     [Range(1, 64 * 1024 * 1024, ErrorMessage = "Gateway:Http:MaxRequestBytes must be between 1 and 67108864.")]
@@ -63,6 +99,23 @@ public sealed class HttpIngestOptions
     /// <summary>Time a request body may start slower than <see cref="MinRequestBodyBytesPerSecond"/>.</summary>
     [Range(typeof(TimeSpan), "00:00:02", "00:05:00", ErrorMessage = "Gateway:Http:RequestBodyGracePeriod must be between 2 seconds and 5 minutes (Kestrel checks rates once a second).")]
     public TimeSpan RequestBodyGracePeriod { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Longest a TLS handshake on the HTTPS listener may take.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:05:00", ErrorMessage = "Gateway:Http:TlsHandshakeTimeout must be between 1 second and 5 minutes.")]
+    public TimeSpan TlsHandshakeTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>True when the HTTPS listener runs.</summary>
+    public bool TlsEnabled => !string.IsNullOrEmpty(CertificatePath);
+
+    /// <summary>What the plaintext listener allows.</summary>
+    public ListenerPolicy PlaintextPolicy => new(AllowAnonymous, RequireClientCertificate: false, AllowPlaintextCredentials);
+
+    /// <summary>What the HTTPS listener allows.</summary>
+    public ListenerPolicy TlsPolicy => new(AllowAnonymous: false, RequireClientCertificate, AllowPlaintextCredentials: false);
+
+    /// <summary>The HTTPS listener's certificate files.</summary>
+    public ServerCertificateSource CertificateSource() =>
+        new(CertificatePath ?? throw new InvalidOperationException("Gateway:Http:CertificatePath is not set."), CertificateKeyPath, CertificatePassword, "Gateway:Http:CertificatePath");
 }
 
 /// <summary>Rules across <see cref="HttpIngestOptions"/> fields, each failure naming its keys.</summary>
@@ -71,8 +124,20 @@ internal sealed class HttpIngestOptionsValidator : IValidateOptions<HttpIngestOp
     public ValidateOptionsResult Validate(string? name, HttpIngestOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        return IPAddress.TryParse(options.BindAddress, out var bind) && options.AllowAnonymous && !IPAddress.IsLoopback(bind)
-            ? ValidateOptionsResult.Fail("Gateway:Http:AllowAnonymous must be false when Gateway:Http:BindAddress is not a loopback address: anonymous devices are allowed only on a loopback listener.")
-            : ValidateOptionsResult.Success;
+        var failures = new List<string>();
+        if (IPAddress.TryParse(options.BindAddress, out var bind) && options.AllowAnonymous && !IPAddress.IsLoopback(bind))
+        {
+            failures.Add("Gateway:Http:AllowAnonymous must be false when Gateway:Http:BindAddress is not a loopback address: anonymous devices are allowed only on a loopback listener.");
+        }
+
+        new TlsListenerSettings(HttpIngestOptions.Section, "HTTPS listener", options.CertificatePath, options.CertificateKeyPath, options.ClientCaPath, options.RequireClientCertificate)
+            .AddFailures(failures);
+
+        if (options.TlsEnabled && options.TlsPort == options.Port)
+        {
+            failures.Add("Gateway:Http:Port and Gateway:Http:TlsPort must differ.");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }

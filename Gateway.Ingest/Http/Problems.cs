@@ -12,7 +12,7 @@ internal static class Problems
         Problem(StatusCodes.Status400BadRequest, "The request is not valid telemetry.", reason, detail);
 
     public static IResult PayloadTooLarge(string detail) =>
-        Problem(StatusCodes.Status413PayloadTooLarge, "The request is too large.", "payload-too-large", detail);
+        Problem(StatusCodes.Status413PayloadTooLarge, "The request is too large.", IngestReasons.PayloadTooLarge, detail);
 
     public static IResult UnsupportedMediaType(string detail) =>
         Problem(StatusCodes.Status415UnsupportedMediaType, "The content type or encoding is not supported.", "unsupported-media-type", detail);
@@ -22,26 +22,28 @@ internal static class Problems
         new HeaderResult(Problem(StatusCodes.Status401Unauthorized, "The request does not authenticate a device.", reason, detail),
             "WWW-Authenticate", HttpDeviceAuthenticator.Challenge);
 
-    /// <summary>403: the credentials are valid for another device than the one posted as.</summary>
+    /// <summary>429 with Retry-After: the sender's address is refused for a while.</summary>
+    public static IResult TooManyRequests(string reason, string detail, TimeSpan retryAfter) =>
+        WithRetryAfter(Problem(StatusCodes.Status429TooManyRequests, "Too many failed attempts from this address.", reason, detail), retryAfter);
+
+    /// <summary>403: the credentials are valid for another device than the one posted as, or may not be used here.</summary>
     public static IResult Forbidden(string reason, string detail) =>
         Problem(StatusCodes.Status403Forbidden, "The device may not post here.", reason, detail);
 
     public static IResult Unavailable(string detail, TimeSpan retryAfter) =>
-        WithRetryAfter(Problem(StatusCodes.Status503ServiceUnavailable, "The gateway cannot store messages now.", "unavailable", detail), retryAfter);
+        WithRetryAfter(Problem(StatusCodes.Status503ServiceUnavailable, "The gateway cannot store messages now.", IngestReasons.Unavailable, detail), retryAfter);
 
     /// <summary>Maps a device grain's refusal to its status code.</summary>
     public static IResult Refused(AcceptResult result) => result.Refusal switch
     {
-        RefusalReason.InvalidDeviceId => BadRequest("invalid-device-id", result.Detail!),
-        RefusalReason.EmptyBatch => BadRequest("empty-batch", result.Detail!),
-        RefusalReason.MalformedJson => BadRequest("malformed-json", result.Detail!),
+        RefusalReason.InvalidDeviceId or RefusalReason.EmptyBatch or RefusalReason.MalformedJson => BadRequest(IngestReasons.Of(result.Refusal), result.Detail!),
         RefusalReason.PayloadTooLarge => PayloadTooLarge(result.Detail!),
-        RefusalReason.DeviceDisabled => Problem(StatusCodes.Status403Forbidden, "The device is disabled.", "device-disabled", result.Detail!),
-        RefusalReason.NoRoute => Problem(StatusCodes.Status422UnprocessableEntity, "No sink takes this message.", "no-route", result.Detail!),
+        RefusalReason.DeviceDisabled => Problem(StatusCodes.Status403Forbidden, "The device is disabled.", IngestReasons.Of(result.Refusal), result.Detail!),
+        RefusalReason.NoRoute => Problem(StatusCodes.Status422UnprocessableEntity, "No sink takes this message.", IngestReasons.Of(result.Refusal), result.Detail!),
         RefusalReason.Backpressure => WithRetryAfter(
-            Problem(StatusCodes.Status429TooManyRequests, "The gateway is holding too much undelivered data.", "backpressure", result.Detail!), result.RetryAfter),
+            Problem(StatusCodes.Status429TooManyRequests, "The gateway is holding too much undelivered data.", IngestReasons.Of(result.Refusal), result.Detail!), result.RetryAfter),
         RefusalReason.DiskFull => WithRetryAfter(
-            Problem(StatusCodes.Status429TooManyRequests, "The gateway's disk is nearly full.", "disk-full", result.Detail!), result.RetryAfter),
+            Problem(StatusCodes.Status429TooManyRequests, "The gateway's disk is nearly full.", IngestReasons.Of(result.Refusal), result.Detail!), result.RetryAfter),
         _ => Unavailable(result.Detail ?? "The gateway could not store the messages.", result.RetryAfter ?? TimeSpan.FromSeconds(1)),
     };
 

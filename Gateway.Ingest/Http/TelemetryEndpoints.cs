@@ -1,5 +1,7 @@
 using System.Net.Http.Headers;
 using Gateway.Devices;
+using Gateway.Ingest.Credentials;
+using Gateway.Ingest.Tls;
 using Gateway.Ingest.Telemetry;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -25,7 +27,10 @@ public static partial class TelemetryEndpoints
     /// <summary>Header carrying the device's own message id for a non-JSON body.</summary>
     public const string DeviceMessageIdHeader = "X-Message-Id";
 
-    /// <summary>Registers the HTTP ingest options.</summary>
+    /// <summary>The service key of the HTTPS listener's <see cref="ReloadingServerCertificate"/>.</summary>
+    public const string HttpsCertificateKey = "https-ingest";
+
+    /// <summary>Registers the HTTP ingest options and services.</summary>
     public static IServiceCollection AddHttpIngest(this IServiceCollection services)
     {
         ArgumentNullException.ThrowIfNull(services);
@@ -33,11 +38,14 @@ public static partial class TelemetryEndpoints
         services.AddMetrics();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<HttpIngestOptions>, HttpIngestOptionsValidator>());
         services.TryAddSingleton<IngestTelemetry>();
+        services.AddDeviceCredentials();
         services.TryAddSingleton<HttpDeviceAuthenticator>();
+        services.TryAddKeyedSingleton(HttpsCertificateKey, (sp, _) => new ReloadingServerCertificate(
+            sp.GetRequiredService<IOptions<HttpIngestOptions>>().Value.CertificateSource(), sp.GetRequiredService<ILoggerFactory>().CreateLogger("Gateway.Ingest.Https")));
         return services;
     }
 
-    /// <summary>Maps the telemetry endpoint, answering only on the ingest listener's port.</summary>
+    /// <summary>Maps the telemetry endpoint, answering only on the ingest listeners' ports (plaintext and HTTPS).</summary>
     public static IEndpointConventionBuilder MapTelemetryIngest(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
@@ -48,7 +56,7 @@ public static partial class TelemetryEndpoints
                 options.BindAddress, options.Port);
         }
 
-        return endpoints.MapPost("/v1/devices/{deviceId}/telemetry", PostTelemetryAsync).RequireLocalPort(options.Port);
+        return endpoints.MapPost("/v1/devices/{deviceId}/telemetry", PostTelemetryAsync).RequireLocalPort(options.TlsEnabled ? [options.Port, options.TlsPort] : [options.Port]);
     }
 
     private static async Task<IResult> PostTelemetryAsync(
@@ -75,7 +83,7 @@ public static partial class TelemetryEndpoints
         var request = context.Request;
         if (!DeviceId.IsValid(deviceId))
         {
-            return Problems.BadRequest("invalid-device-id",
+            return Problems.BadRequest(IngestReasons.InvalidDeviceId,
                 $"The device id must be 1-{DeviceId.MaxLength} letters, digits, '-', '_' or '.', starting with a letter or digit.");
         }
 
@@ -106,7 +114,7 @@ public static partial class TelemetryEndpoints
             return Problems.PayloadTooLarge($"The body is larger than {limits.MaxRequestBytes} bytes.");
         }
 
-        var topic = DeviceId.TelemetryTopic(deviceId);
+        var topic = TelemetryTopic.Of(deviceId);
         List<IncomingMessage> messages;
         if (mediaType is not null && IsJson(mediaType))
         {

@@ -1,3 +1,4 @@
+using Gateway.Ingest.Credentials;
 using Gateway.Ingest.Telemetry;
 using MQTTnet.Formatter;
 

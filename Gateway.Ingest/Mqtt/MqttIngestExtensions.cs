@@ -1,3 +1,4 @@
+using Gateway.Ingest.Credentials;
 using Gateway.Ingest.Telemetry;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -29,12 +30,7 @@ public static class MqttIngestExtensions
         services.TryAddSingleton<IngestTelemetry>();
         services.TryAddSingleton<DeviceConnections>();
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton(sp =>
-        {
-            var mqtt = sp.GetRequiredService<IOptions<MqttIngestOptions>>().Value;
-            return new AuthenticationThrottle(sp.GetRequiredService<TimeProvider>(), mqtt.MaxFailedAuthentications, mqtt.FailedAuthenticationWindow);
-        });
-        services.TryAddSingleton(sp => new DeviceAuthenticator(sp.GetRequiredService<IGrainFactory>(), sp.GetRequiredService<IOptions<MqttIngestOptions>>().Value));
+        services.AddDeviceCredentials();
         services.TryAddSingleton(sp => ActivatorUtilities.CreateInstance<TelemetryPublishHandler>(sp, sp.GetRequiredService<IOptions<MqttIngestOptions>>().Value));
         services.TryAddSingleton<MqttIngestService>();
         services.AddHostedService(sp => sp.GetRequiredService<MqttIngestService>());

@@ -1,5 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using System.Net;
+using Gateway.Ingest.Credentials;
+using Gateway.Ingest.Tls;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Ingest.Mqtt;
@@ -81,13 +83,19 @@ public sealed class MqttIngestOptions
     [Range(typeof(TimeSpan), "00:00:01", "00:05:00", ErrorMessage = "Gateway:Mqtt:TlsHandshakeTimeout must be between 1 second and 5 minutes.")]
     public TimeSpan TlsHandshakeTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>Failed secret checks one IP address may cause within <see cref="FailedAuthenticationWindow"/>; past it the address is refused without a check.</summary>
-    [Range(1, 100_000, ErrorMessage = "Gateway:Mqtt:MaxFailedAuthentications must be between 1 and 100000.")]
-    public int MaxFailedAuthentications { get; set; } = 10;
+    /// <summary>
+    /// Most open MQTT connections from one client address, over all listeners; over it a socket is closed at once, so
+    /// one address cannot take every slot of <see cref="MaxConnections"/>. Raise it for many devices behind one NAT.
+    /// </summary>
+    [Range(1, 100_000, ErrorMessage = "Gateway:Mqtt:MaxConnectionsPerAddress must be between 1 and 100000.")]
+    public int MaxConnectionsPerAddress { get; set; } = 100;
 
-    /// <summary>The sliding window <see cref="MaxFailedAuthentications"/> counts over.</summary>
-    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00", ErrorMessage = "Gateway:Mqtt:FailedAuthenticationWindow must be between 1 second and 1 day.")]
-    public TimeSpan FailedAuthenticationWindow { get; set; } = TimeSpan.FromMinutes(1);
+    /// <summary>
+    /// Takes device secrets on the plaintext listener from other machines too. Off by default: a password sent without
+    /// TLS can be read by anyone on the way, so off loopback it is refused (<c>plaintext-credentials</c>). Turn it on
+    /// only for a network you trust end to end, such as a container's port mapped to the host's loopback.
+    /// </summary>
+    public bool AllowPlaintextCredentials { get; set; }
 
     /// <summary>
     /// Largest MQTT packet accepted (and advertised to MQTT 5 clients as Maximum Packet Size): the payload limit,
@@ -100,6 +108,16 @@ public sealed class MqttIngestOptions
 
     /// <summary>True when the plaintext listener runs.</summary>
     public bool PlaintextEnabled => Port != 0;
+
+    /// <summary>What the plaintext listener allows.</summary>
+    public ListenerPolicy PlaintextPolicy => new(AllowAnonymous, RequireClientCertificate: false, AllowPlaintextCredentials);
+
+    /// <summary>What the TLS listener allows.</summary>
+    public ListenerPolicy TlsPolicy => new(AllowAnonymous: false, RequireClientCertificate, AllowPlaintextCredentials: false);
+
+    /// <summary>The TLS listener's certificate files.</summary>
+    public ServerCertificateSource CertificateSource() =>
+        new(CertificatePath ?? throw new InvalidOperationException("Gateway:Mqtt:CertificatePath is not set."), CertificateKeyPath, CertificatePassword, "Gateway:Mqtt:CertificatePath");
 }
 
 /// <summary>Rules across <see cref="MqttIngestOptions"/> fields, each failure naming its keys.</summary>
@@ -128,32 +146,8 @@ internal sealed class MqttIngestOptionsValidator : IValidateOptions<MqttIngestOp
             failures.Add("Gateway:Mqtt:TlsBindAddress must be an IP address.");
         }
 
-        if (options.TlsEnabled && !File.Exists(options.CertificatePath))
-        {
-            failures.Add($"Gateway:Mqtt:CertificatePath names a file that does not exist: '{options.CertificatePath}'.");
-        }
-
-        if (!string.IsNullOrEmpty(options.CertificateKeyPath) && !File.Exists(options.CertificateKeyPath))
-        {
-            failures.Add($"Gateway:Mqtt:CertificateKeyPath names a file that does not exist: '{options.CertificateKeyPath}'.");
-        }
-
-        if (!string.IsNullOrEmpty(options.ClientCaPath))
-        {
-            if (!options.TlsEnabled)
-            {
-                failures.Add("Gateway:Mqtt:ClientCaPath needs Gateway:Mqtt:CertificatePath: client certificates are checked on the TLS listener.");
-            }
-            else if (!File.Exists(options.ClientCaPath))
-            {
-                failures.Add($"Gateway:Mqtt:ClientCaPath names a file that does not exist: '{options.ClientCaPath}'.");
-            }
-        }
-
-        if (options.RequireClientCertificate && string.IsNullOrEmpty(options.ClientCaPath))
-        {
-            failures.Add("Gateway:Mqtt:RequireClientCertificate needs Gateway:Mqtt:ClientCaPath, the CA bundle client certificates are checked against.");
-        }
+        new TlsListenerSettings(MqttIngestOptions.Section, "TLS listener", options.CertificatePath, options.CertificateKeyPath, options.ClientCaPath, options.RequireClientCertificate)
+            .AddFailures(failures);
 
         if (!options.PlaintextEnabled && !options.TlsEnabled)
         {

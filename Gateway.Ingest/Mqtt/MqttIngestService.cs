@@ -1,6 +1,9 @@
 using System.Net;
 using System.Net.Security;
+using Gateway.Devices;
+using Gateway.Ingest.Credentials;
 using Gateway.Ingest.Mqtt.Listener;
+using Gateway.Ingest.Tls;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -18,16 +21,16 @@ namespace Gateway.Ingest.Mqtt;
 /// </summary>
 public sealed partial class MqttIngestService(
     IOptions<MqttIngestOptions> options,
-    DeviceAuthenticator authenticator,
+    DeviceCredentialCheck credentials,
     DeviceConnections connections,
     TelemetryPublishHandler publishes,
     MqttIngestMetrics metrics,
-    AuthenticationThrottle throttle,
     ILoggerFactory loggers) : IHostedService, IAsyncDisposable
 {
     private readonly MqttIngestOptions _options = options.Value;
     private readonly ILogger _logger = loggers.CreateLogger<MqttIngestService>();
     private MqttServer? _server;
+    private ReloadingServerCertificate? _certificate;
 
     /// <summary>The running broker, once started.</summary>
     public MqttServer? Server => _server;
@@ -84,6 +87,8 @@ public sealed partial class MqttIngestService(
     {
         _server?.Dispose();
         _server = null;
+        _certificate?.Dispose();
+        _certificate = null;
         return ValueTask.CompletedTask;
     }
 
@@ -108,8 +113,9 @@ public sealed partial class MqttIngestService(
             // The TLS layer asks for a certificate; the callback decides whether one must be sent.
             RemoteCertificateValidationCallback? validate = string.IsNullOrEmpty(_options.ClientCaPath)
                 ? null
-                : new ClientCertificates(ClientCertificates.LoadBundle(_options.ClientCaPath), _options.RequireClientCertificate).Validate;
-            endpoints.Add(new MqttEndpoint(IPAddress.Parse(_options.TlsBindAddress), _options.TlsPort, ServerCertificate.Load(_options), validate));
+                : new ClientCertificates(ClientCertificates.LoadBundle(_options.ClientCaPath, "Gateway:Mqtt:ClientCaPath"), _options.RequireClientCertificate).Validate;
+            _certificate = new ReloadingServerCertificate(_options.CertificateSource(), _logger);
+            endpoints.Add(new MqttEndpoint(IPAddress.Parse(_options.TlsBindAddress), _options.TlsPort, _certificate, validate));
         }
 
         return endpoints;
@@ -117,26 +123,12 @@ public sealed partial class MqttIngestService(
 
     private async Task ValidateConnectionAsync(ValidatingConnectionEventArgs args)
     {
-        var address = (args.RemoteEndPoint as IPEndPoint)?.Address;
-        if (address is not null && throttle.IsThrottled(address))
-        {
-            // Refused before the secret is looked at: a guesser learns nothing and costs no grain call.
-            RefuseConnection(args, args.ProtocolVersion == MqttProtocolVersion.V500 ? MqttConnectReasonCode.ConnectionRateExceeded : MqttConnectReasonCode.ServerUnavailable,
-                "authentication-throttled", $"more than {_options.MaxFailedAuthentications} failed authentications from this address within {_options.FailedAuthenticationWindow}");
-            return;
-        }
-
-        var attempt = new ConnectAttempt(args.UserName, args.Password, args.IsSecureConnection ? args.ClientCertificate : null,
-            args.IsSecureConnection, args.RemoteEndPoint);
-        var result = await authenticator.AuthenticateAsync(attempt);
+        var attempt = new CredentialAttempt(args.UserName, args.Password, args.IsSecureConnection ? args.ClientCertificate : null,
+            args.IsSecureConnection, (args.RemoteEndPoint as IPEndPoint)?.Address);
+        var result = await credentials.CheckAsync(attempt, args.IsSecureConnection ? _options.TlsPolicy : _options.PlaintextPolicy);
         if (!result.IsAuthenticated)
         {
-            if (address is not null && result.ReasonCode == MqttConnectReasonCode.BadUserNameOrPassword)
-            {
-                throttle.RecordFailure(address);
-            }
-
-            RefuseConnection(args, result.ReasonCode, result.Reason, result.Detail);
+            RefuseConnection(args, ConnectCodeOf(result.Reason, args.ProtocolVersion), result.Reason, result.Detail);
             return;
         }
 
@@ -171,6 +163,15 @@ public sealed partial class MqttIngestService(
             LogAnonymousConnected(_logger, clientId, args.RemoteEndPoint?.ToString());
         }
     }
+
+    // MQTT 3.1.1 has no rate or quota codes: "server unavailable" tells it to come back later.
+    private static MqttConnectReasonCode ConnectCodeOf(string reason, MqttProtocolVersion protocol) => reason switch
+    {
+        IngestReasons.AuthenticationThrottled => protocol == MqttProtocolVersion.V500 ? MqttConnectReasonCode.ConnectionRateExceeded : MqttConnectReasonCode.ServerUnavailable,
+        IngestReasons.BadCredentials => MqttConnectReasonCode.BadUserNameOrPassword,
+        IngestReasons.Unavailable => MqttConnectReasonCode.ServerUnavailable,
+        _ => MqttConnectReasonCode.NotAuthorized,
+    };
 
     private void RefuseConnection(ValidatingConnectionEventArgs args, MqttConnectReasonCode code, string reason, string detail)
     {
@@ -211,7 +212,7 @@ public sealed partial class MqttIngestService(
         var identity = connections.Find(args.ClientId)?.Identity;
         var filter = args.TopicFilter.Topic ?? "";
         var allowed = _options.ForwardToSubscribers && identity is not null
-            && (identity.IsAnonymous || filter.StartsWith($"devices/{identity.DeviceId}/", StringComparison.Ordinal));
+            && (identity.IsAnonymous || filter.StartsWith(TelemetryTopic.DevicePrefix(identity.DeviceId!), StringComparison.Ordinal));
         if (!allowed)
         {
             args.ProcessSubscription = false;

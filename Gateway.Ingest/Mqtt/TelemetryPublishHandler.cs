@@ -54,7 +54,7 @@ public sealed partial class TelemetryPublishHandler(
         {
             // Not admitted (or already gone): never store, never acknowledge.
             args.CloseConnection = true;
-            metrics.Refused("not-authorized", qos);
+            metrics.Refused(IngestReasons.NotAuthorized, qos);
             return;
         }
 
@@ -65,12 +65,18 @@ public sealed partial class TelemetryPublishHandler(
             return;
         }
 
-        var deviceId = TelemetryTopic.DeviceIdOf(topic);
-        if (deviceId is null)
+        switch (TelemetryTopic.Parse(topic, out var parsedId))
         {
-            Refuse(args, connection, qos, PublishRefusal.TopicInvalid("Publish telemetry to devices/{deviceId}/telemetry[/...], with a valid device id."));
-            return;
+            case TelemetryTopic.Shape.NotTelemetry:
+                Refuse(args, connection, qos, PublishRefusal.TopicInvalid("Publish telemetry to devices/{deviceId}/telemetry[/...]."));
+                return;
+            case TelemetryTopic.Shape.InvalidDeviceId:
+                Refuse(args, connection, qos, PublishRefusal.InvalidDeviceId(
+                    $"The device id in the topic must be 1-{DeviceId.MaxLength} letters, digits, '-', '_' or '.', starting with a letter or digit."));
+                return;
         }
+
+        var deviceId = parsedId!;
 
         if (!connection.Identity.MayPublishAs(deviceId))
         {
@@ -104,8 +110,8 @@ public sealed partial class TelemetryPublishHandler(
         catch (Exception error)
         {
             // The outcome is unknown (a timeout may still commit): no PUBACK, the client sends it again.
-            metrics.Refused("unavailable", qos);
-            telemetry.Refused(Transport, "unavailable", activity);
+            metrics.Refused(IngestReasons.Unavailable, qos);
+            telemetry.Refused(Transport, IngestReasons.Unavailable, activity);
             LogAcceptFailed(logger, error, deviceId, args.ClientId);
             args.CloseConnection = true;
             return;
@@ -154,9 +160,9 @@ public sealed partial class TelemetryPublishHandler(
 
     private async Task CloseTooLargeAsync(InterceptingPublishEventArgs args, ConnectedDevice connection, int qos)
     {
-        metrics.Refused("payload-too-large", qos);
-        telemetry.Refused(Transport, "payload-too-large", null);
-        LogRefused(logger, args.ClientId, connection.Identity.ToString(), "payload-too-large", (int)MqttDisconnectReasonCode.PacketTooLarge, qos);
+        metrics.Refused(IngestReasons.PayloadTooLarge, qos);
+        telemetry.Refused(Transport, IngestReasons.PayloadTooLarge, null);
+        LogRefused(logger, args.ClientId, connection.Identity.ToString(), IngestReasons.PayloadTooLarge, (int)MqttDisconnectReasonCode.PacketTooLarge, qos);
 
         // MQTT 5 has no PUBACK code for size: past the advertised Maximum Packet Size the answer is DISCONNECT 0x95.
         if (connection.Protocol == MqttProtocolVersion.V500 && Disconnect is { } disconnect)

@@ -6,9 +6,6 @@ public static class DeviceId
     /// <summary>Longest accepted device id, in characters.</summary>
     public const int MaxLength = 128;
 
-    /// <summary>The topic a device's telemetry is published under when the transport has none (HTTP).</summary>
-    public static string TelemetryTopic(string deviceId) => $"devices/{deviceId}/telemetry";
-
     /// <summary>
     /// A device id is 1-128 characters of ASCII letters, digits, '-', '_' and '.', starting with a letter
     /// or digit: safe in an MQTT topic level, a URL segment, a file name and a message id.

@@ -49,7 +49,7 @@ internal static class TailEndpoints
             }
         }
 
-        var device = deviceId ?? DeviceOf(topic);
+        var device = deviceId ?? TelemetryTopic.DeviceOf(topic);
         IEnumerable<int> partitions = device is not null ? [router.PartitionOf(device)] : Enumerable.Range(0, delivery.Value.PartitionCount);
         var streams = cluster.GetStreamProvider(TailStreams.Provider);
         var watched = partitions.ToArray();
@@ -74,10 +74,6 @@ internal static class TailEndpoints
 
         return Results.Empty;
     }
-
-    // A filter naming one device (devices/{id}/...) needs only that device's stream; any other needs them all.
-    private static string? DeviceOf(string? topic) =>
-        topic?.Split('/') is ["devices", var device, ..] && DeviceId.IsValid(device) ? device : null;
 
     private static async Task StreamAsync(HttpContext context, TailViewer viewer, TimeSpan keepAlive, Func<Task> renew)
     {

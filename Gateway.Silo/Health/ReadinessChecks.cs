@@ -128,7 +128,7 @@ internal sealed class BackpressureReadinessCheck(IngestPressure pressure) : IRea
     }
 }
 
-/// <summary>The HTTP server listens on the ingest and the operations port.</summary>
+/// <summary>The HTTP server listens on the ingest port, the HTTPS ingest port when configured, and the operations port.</summary>
 internal sealed class ListenersReadinessCheck(IServer server, IOptions<HttpIngestOptions> ingest, IOptions<OperationsOptions> operations) : IReadinessCheck
 {
     public string Name => "listeners";
@@ -144,10 +144,15 @@ internal sealed class ListenersReadinessCheck(IServer server, IOptions<HttpInges
             }
         }
 
-        var missing = new List<string>(2);
+        var missing = new List<string>(3);
         if (!bound.Contains(ingest.Value.Port))
         {
             missing.Add($"HTTP ingest (port {ingest.Value.Port})");
+        }
+
+        if (ingest.Value.TlsEnabled && !bound.Contains(ingest.Value.TlsPort))
+        {
+            missing.Add($"HTTPS ingest (port {ingest.Value.TlsPort})");
         }
 
         if (!bound.Contains(operations.Value.Port))

@@ -1,9 +1,12 @@
 using System.Net;
+using System.Security.Authentication;
 using Gateway.Cluster;
 using Gateway.Ingest.Http;
+using Gateway.Ingest.Tls;
 using Gateway.Silo.Health;
 using Gateway.Silo.Storage;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 
@@ -70,11 +73,38 @@ public static class GatewayHosting
             var ingest = kestrel.ApplicationServices.GetRequiredService<IOptions<HttpIngestOptions>>().Value;
             var operations = kestrel.ApplicationServices.GetRequiredService<IOptions<OperationsOptions>>().Value;
             kestrel.Listen(IPAddress.Parse(ingest.BindAddress), ingest.Port);
+            if (ingest.TlsEnabled)
+            {
+                var certificate = kestrel.ApplicationServices.GetRequiredKeyedService<ReloadingServerCertificate>(TelemetryEndpoints.HttpsCertificateKey);
+                kestrel.Listen(IPAddress.Parse(ingest.TlsBindAddress), ingest.TlsPort, listen => listen.UseHttps(HttpsOptions(ingest, certificate)));
+            }
+
             kestrel.Listen(IPAddress.Parse(operations.BindAddress), operations.Port);
             kestrel.AddServerHeader = false;
             ApplyLimits(kestrel.Limits, ingest);
         });
         return builder;
+    }
+
+    // TLS 1.2 and 1.3 only. The certificate is asked for at every handshake, so a renewal on disk is served at once;
+    // a client certificate, when asked for, must chain to the device CA (ClientCertificates), as over MQTT.
+    private static HttpsConnectionAdapterOptions HttpsOptions(HttpIngestOptions ingest, ReloadingServerCertificate certificate)
+    {
+        var https = new HttpsConnectionAdapterOptions
+        {
+            SslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
+            ServerCertificateSelector = (_, _) => certificate.Current,
+            HandshakeTimeout = ingest.TlsHandshakeTimeout,
+            CheckCertificateRevocation = false,
+        };
+        if (!string.IsNullOrEmpty(ingest.ClientCaPath))
+        {
+            var devices = new ClientCertificates(ClientCertificates.LoadBundle(ingest.ClientCaPath, "Gateway:Http:ClientCaPath"), ingest.RequireClientCertificate);
+            https.ClientCertificateMode = ingest.RequireClientCertificate ? ClientCertificateMode.RequireCertificate : ClientCertificateMode.AllowCertificate;
+            https.ClientCertificateValidation = (presented, chain, _) => devices.IsTrusted(presented, chain);
+        }
+
+        return https;
     }
 
     // Kestrel's limits are per server, so they cover the operations port too; each refusal shows in the

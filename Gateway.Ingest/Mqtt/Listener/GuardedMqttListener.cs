@@ -3,6 +3,7 @@ using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
+using Gateway.Ingest.Tls;
 using Microsoft.Extensions.Logging;
 using MQTTnet.Adapter;
 using MQTTnet.Diagnostics.Logger;
@@ -14,13 +15,18 @@ namespace Gateway.Ingest.Mqtt.Listener;
 /// <summary>One TCP endpoint the broker listens on: its address, port, and TLS settings when it is the TLS listener.</summary>
 /// <param name="Address">The one address bound (never IPv4 and IPv6 "any" together).</param>
 /// <param name="Port">TCP port.</param>
-/// <param name="Certificate">The server certificate for TLS; null for plaintext.</param>
+/// <param name="Certificate">The server certificate for TLS, read again when its files change; null for plaintext.</param>
 /// <param name="ValidateClientCertificate">The client certificate check for mTLS; null when no client certificate is asked for.</param>
-internal sealed record MqttEndpoint(IPAddress Address, int Port, X509Certificate2? Certificate, RemoteCertificateValidationCallback? ValidateClientCertificate);
+internal sealed record MqttEndpoint(IPAddress Address, int Port, ReloadingServerCertificate? Certificate, RemoteCertificateValidationCallback? ValidateClientCertificate)
+{
+    /// <summary>True for the TLS listener.</summary>
+    public bool IsTls => Certificate is not null;
+}
 
 /// <summary>
 /// The broker's TCP listeners, in place of MQTTnet's own: they add what MQTTnet's lacks for an exposed port.
-/// A cap on open connections (over it a socket is closed at once), a deadline on the TLS handshake, and
+/// A cap on open connections, overall and per client address (over either a socket is closed at once, before it
+/// can hold a slot through a handshake or a CONNECT timeout), a deadline on the TLS handshake, and
 /// <see cref="MqttPacketGuard"/> so no packet larger than the limit is ever buffered. Each refusal is
 /// counted by reason in <see cref="MqttIngestMetrics"/>.
 /// </summary>
@@ -34,6 +40,7 @@ internal sealed partial class GuardedMqttListener(
     private CancellationTokenSource? _stopping;
     private MqttServerOptions? _serverOptions;
     private IMqttNetLogger? _mqttLogger;
+    private readonly ConnectionsByAddress _byAddress = new();
     private int _openConnections;
 
     /// <inheritdoc />
@@ -130,12 +137,22 @@ internal sealed partial class GuardedMqttListener(
                 continue;
             }
 
-            metrics.ConnectionOpened(endpoint.Certificate is not null);
-            _ = Task.Run(() => ServeAsync(client, endpoint, stopping), CancellationToken.None);
+            var address = (client.RemoteEndPoint as IPEndPoint)?.Address;
+            if (address is not null && !_byAddress.TryOpen(address, options.MaxConnectionsPerAddress))
+            {
+                Interlocked.Decrement(ref _openConnections);
+                metrics.ConnectionRefused("address-connection-limit");
+                LogAddressLimit(logger, address.ToString(), options.MaxConnectionsPerAddress);
+                client.Dispose();
+                continue;
+            }
+
+            metrics.ConnectionOpened(endpoint.IsTls);
+            _ = Task.Run(() => ServeAsync(client, address, endpoint, stopping), CancellationToken.None);
         }
     }
 
-    private async Task ServeAsync(Socket client, MqttEndpoint endpoint, CancellationToken stopping)
+    private async Task ServeAsync(Socket client, IPAddress? address, MqttEndpoint endpoint, CancellationToken stopping)
     {
         var remote = client.RemoteEndPoint;
         Stream? stream = null;
@@ -146,7 +163,7 @@ internal sealed partial class GuardedMqttListener(
             client.NoDelay = true;
             stream = new NetworkStream(client, ownsSocket: true);
             X509Certificate2? clientCertificate = null;
-            if (endpoint.Certificate is not null)
+            if (endpoint.IsTls)
             {
                 var tls = new SslStream(stream, leaveInnerStreamOpen: false, endpoint.ValidateClientCertificate);
                 stream = tls;
@@ -162,7 +179,7 @@ internal sealed partial class GuardedMqttListener(
 
             if (ClientHandler is { } handler && _serverOptions is { } serverOptions)
             {
-                channel = new GuardedMqttChannel(stream, client.LocalEndPoint, remote, clientCertificate, endpoint.Certificate is not null, guard);
+                channel = new GuardedMqttChannel(stream, client.LocalEndPoint, remote, clientCertificate, endpoint.IsTls, guard);
                 var formatter = new MqttPacketFormatterAdapter(new MqttBufferWriter(serverOptions.WriterBufferSize, serverOptions.WriterBufferSizeMax));
                 using var adapter = new MqttChannelAdapter(channel, formatter, _mqttLogger);
                 await handler(adapter).ConfigureAwait(false);
@@ -191,8 +208,13 @@ internal sealed partial class GuardedMqttListener(
             }
 
             client.Dispose();
+            if (address is not null)
+            {
+                _byAddress.Close(address);
+            }
+
             Interlocked.Decrement(ref _openConnections);
-            metrics.ConnectionClosed(endpoint.Certificate is not null);
+            metrics.ConnectionClosed(endpoint.IsTls);
         }
     }
 
@@ -205,7 +227,7 @@ internal sealed partial class GuardedMqttListener(
         {
             await tls.AuthenticateAsServerAsync(new SslServerAuthenticationOptions
             {
-                ServerCertificate = endpoint.Certificate,
+                ServerCertificate = endpoint.Certificate!.Current,
                 ClientCertificateRequired = endpoint.ValidateClientCertificate is not null,
                 EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
                 CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
@@ -227,6 +249,9 @@ internal sealed partial class GuardedMqttListener(
 
     [LoggerMessage(EventId = 4010, Level = LogLevel.Warning, Message = "MQTT listener on port {Port} could not accept a connection: {Error}")]
     private static partial void LogAcceptFailed(ILogger logger, int port, SocketError error);
+
+    [LoggerMessage(EventId = 4012, Level = LogLevel.Warning, Message = "MQTT connection from {Address} refused: the address already holds {Limit} connections (Gateway:Mqtt:MaxConnectionsPerAddress)")]
+    private static partial void LogAddressLimit(ILogger logger, string address, int limit);
 
     [LoggerMessage(EventId = 4011, Level = LogLevel.Debug, Message = "MQTT connection from {RemoteEndPoint} closed: {Reason}")]
     private static partial void LogConnectionFailed(ILogger logger, string? remoteEndPoint, string reason);

@@ -98,7 +98,7 @@ internal sealed class HttpDrainScenario(string siloAssembly) : IScenario
         {
             var deviceId = SampleTelemetry.DeviceId(device);
             PartitionKey[] routes = [new(SinkName, device % SampleTelemetry.PartitionCount)];
-            var topic = DeviceId.TelemetryTopic(deviceId);
+            var topic = TelemetryTopic.Of(deviceId);
             for (var first = 1; first <= perDevice; first += AppendBatch)
             {
                 cancellationToken.ThrowIfCancellationRequested();

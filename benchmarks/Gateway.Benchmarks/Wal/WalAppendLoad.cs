@@ -33,7 +33,7 @@ internal static class WalAppendLoad
     private static LoadOperation AppendOneAtATime(SqliteWalStore store, int deviceIndex, long lastSequence)
     {
         var deviceId = SampleTelemetry.DeviceId(deviceIndex);
-        var topic = DeviceId.TelemetryTopic(deviceId);
+        var topic = TelemetryTopic.Of(deviceId);
         PartitionKey[] routes = [new(SampleTelemetry.SinkName, deviceIndex % SampleTelemetry.PartitionCount)];
         return async _ =>
         {

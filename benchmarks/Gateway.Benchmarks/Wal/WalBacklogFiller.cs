@@ -13,7 +13,7 @@ internal static class WalBacklogFiller
     private const int BacklogDevices = 1_000;
 
     // seq numbers rows from 1 in insertion order in a new WAL, so device (seq - 1) % devices owns message seq.
-    // Device ids and topics are built as SampleTelemetry.DeviceId and DeviceId.TelemetryTopic build them.
+    // Device ids and topics are built as SampleTelemetry.DeviceId and TelemetryTopic.Of build them.
     private const string FillSql = """
         WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < $records)
         INSERT INTO wal_message (message_id, device_id, device_sequence, device_message_id, received_at, content_type, payload, trace_parent, topic)

@@ -24,7 +24,7 @@ public sealed class HttpSinkClockTests(FakeClockEgressFixture fixture)
     private static readonly TimeSpan CircuitJitter = TimeSpan.FromMilliseconds(250);
 
     private static IncomingMessage Json(string deviceId, int n) =>
-        new(Encoding.UTF8.GetBytes($$"""{"n":{{n}}}"""), "application/json", null, null, "test", DeviceId.TelemetryTopic(deviceId));
+        new(Encoding.UTF8.GetBytes($$"""{"n":{{n}}}"""), "application/json", null, null, "test", TelemetryTopic.Of(deviceId));
 
     private async Task SendAsync(string deviceId, int count)
     {

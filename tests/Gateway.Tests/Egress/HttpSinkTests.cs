@@ -10,7 +10,7 @@ namespace Gateway.Tests.Egress;
 public sealed class HttpSinkTests(EgressFixture fixture)
 {
     private static IncomingMessage Json(string deviceId, int n) =>
-        new(Encoding.UTF8.GetBytes($$"""{"n":{{n}}}"""), "application/json", null, null, "test", DeviceId.TelemetryTopic(deviceId));
+        new(Encoding.UTF8.GetBytes($$"""{"n":{{n}}}"""), "application/json", null, null, "test", TelemetryTopic.Of(deviceId));
 
     private async Task SendAsync(string deviceId, int count)
     {

@@ -1,5 +1,5 @@
 using System.Net;
-using Gateway.Ingest.Mqtt;
+using Gateway.Ingest.Credentials;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Gateway.Tests.Hardening;

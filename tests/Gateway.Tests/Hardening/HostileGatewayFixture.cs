@@ -10,6 +10,7 @@ namespace Gateway.Tests.Hardening;
 public sealed class HostileGatewayFixture : IAsyncLifetime
 {
     public const int MaxMqttConnections = 40;
+    public const int MaxMqttConnectionsPerAddress = 16;
     public const int MaxFailedAuthentications = 3;
     public static readonly TimeSpan ProtocolTimeout = TimeSpan.FromSeconds(2);
 
@@ -31,9 +32,10 @@ public sealed class HostileGatewayFixture : IAsyncLifetime
             ["Gateway:Mqtt:CertificatePath"] = certificates.ServerCertificatePath,
             ["Gateway:Mqtt:CertificateKeyPath"] = certificates.ServerKeyPath,
             ["Gateway:Mqtt:MaxConnections"] = MaxMqttConnections.ToString(CultureInfo.InvariantCulture),
+            ["Gateway:Mqtt:MaxConnectionsPerAddress"] = MaxMqttConnectionsPerAddress.ToString(CultureInfo.InvariantCulture),
             ["Gateway:Mqtt:CommunicationTimeout"] = seconds,
             ["Gateway:Mqtt:TlsHandshakeTimeout"] = seconds,
-            ["Gateway:Mqtt:MaxFailedAuthentications"] = MaxFailedAuthentications.ToString(CultureInfo.InvariantCulture),
+            ["Gateway:Authentication:MaxFailedAuthentications"] = MaxFailedAuthentications.ToString(CultureInfo.InvariantCulture),
             ["Gateway:Http:RequestHeadersTimeout"] = seconds,
             ["Gateway:Http:RequestBodyGracePeriod"] = "00:00:02",
         });

@@ -87,7 +87,7 @@ public sealed class HostileTrafficTests(HostileGatewayFixture fixture) : IClassF
     [Fact]
     public async Task Invalid_utf8_in_topics_payloads_and_urls_is_refused_and_counted()
     {
-        var topicBefore = await fixture.MetricAsync("gateway_mqtt_messages_refused_total", "reason=\"topic-invalid\"");
+        var invalidIdBefore = await fixture.MetricAsync("gateway_mqtt_messages_refused_total", "reason=\"invalid-device-id\"");
         var jsonBefore = await fixture.MetricAsync("gateway_ingest_refusals_total", "error_type=\"malformed-json\"");
 
         await using var honest = await HonestDevices.StartAsync(Gateway);
@@ -119,7 +119,7 @@ public sealed class HostileTrafficTests(HostileGatewayFixture fixture) : IClassF
         Assert.True((int)invalidDevice.StatusCode is 400 or 404, $"device id of invalid UTF-8: {(int)invalidDevice.StatusCode}");
 
         await honest.StopAndAssertAllAcknowledgedAsync();
-        await fixture.AssertMetricReachesAsync("gateway_mqtt_messages_refused_total", "reason=\"topic-invalid\"", topicBefore + 1);
+        await fixture.AssertMetricReachesAsync("gateway_mqtt_messages_refused_total", "reason=\"invalid-device-id\"", invalidIdBefore + 1);
         await fixture.AssertMetricReachesAsync("gateway_ingest_refusals_total", "error_type=\"malformed-json\"", jsonBefore + 2);
         await honest.AssertAllDeliveredAsync();
     }
@@ -146,6 +146,40 @@ public sealed class HostileTrafficTests(HostileGatewayFixture fixture) : IClassF
     }
 
     [Fact]
+    public async Task Guessing_secrets_over_http_is_throttled_per_address_and_mqtt_guesses_count_against_the_same_address()
+    {
+        using var guesser = HttpFromAddress.Create("127.0.0.40", Gateway.Http.BaseAddress!);
+        using var neighbour = HttpFromAddress.Create("127.0.0.41", Gateway.Http.BaseAddress!);
+        using var mqttGuesser = HttpFromAddress.Create("127.0.0.42", Gateway.Http.BaseAddress!);
+        var deviceId = MqttTestClient.NewDeviceId("http-guess");
+
+        var statuses = new List<HttpStatusCode>();
+        for (var guess = 0; guess < HostileGatewayFixture.MaxFailedAuthentications; guess++)
+        {
+            using var refused = await PostAsync(guesser, deviceId, new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{deviceId}:guess-{guess}"))));
+            statuses.Add(refused.StatusCode);
+        }
+
+        // Once throttled, the address is refused whatever it sends, even a request that would pass: no secret is looked at.
+        using var throttled = await PostAsync(guesser, deviceId, authorization: null);
+        using var elsewhere = await PostAsync(neighbour, deviceId, authorization: null);
+        for (var guess = 0; guess < HostileGatewayFixture.MaxFailedAuthentications; guess++)
+        {
+            using var connection = await RawConnection.OpenAsync("127.0.0.42", Gateway.MqttPort);
+            await connection.SendAsync(RawMqtt.Connect($"mqtt-guess-{guess}", deviceId, $"guess-{guess}"));
+            Assert.Equal(4, (await connection.ReadAsync(4, CloseTimeout))[3]);
+        }
+
+        using var afterMqttGuesses = await PostAsync(mqttGuesser, deviceId, authorization: null);
+
+        Assert.Equal(Enumerable.Repeat(HttpStatusCode.Unauthorized, HostileGatewayFixture.MaxFailedAuthentications), statuses);
+        await throttled.AssertProblemAsync(HttpStatusCode.TooManyRequests, "authentication-throttled");
+        Assert.True(throttled.Headers.RetryAfter?.Delta > TimeSpan.Zero, "a throttled request must say when to come back");
+        Assert.Equal(HttpStatusCode.Accepted, elsewhere.StatusCode);
+        await afterMqttGuesses.AssertProblemAsync(HttpStatusCode.TooManyRequests, "authentication-throttled");
+    }
+
+    [Fact]
     public async Task A_connection_flood_is_cut_at_the_limit_and_silent_connections_and_tls_handshakes_time_out()
     {
         var limitBefore = await fixture.MetricAsync(MqttRefusals, "reason=\"connection-limit\"");
@@ -168,9 +202,10 @@ public sealed class HostileTrafficTests(HostileGatewayFixture fixture) : IClassF
 
             await fixture.AssertMetricReachesAsync(OpenConnections, OnTls, 5);
 
+            // The flood comes from five addresses, each under the per-address cap, so it is the global cap that cuts it.
             for (var i = 0; i < flood; i++)
             {
-                connections.Add(await RawConnection.OpenAsync("127.0.0.7", Gateway.MqttPort));
+                connections.Add(await RawConnection.OpenAsync($"127.0.0.{20 + (i % 5)}", Gateway.MqttPort));
             }
 
             // Nothing is sent: every connection must be closed by the server, over the limit at once, the rest on their timeouts.
@@ -194,6 +229,39 @@ public sealed class HostileTrafficTests(HostileGatewayFixture fixture) : IClassF
         }
 
         await honest.AssertAllDeliveredAsync();
+    }
+
+    [Fact]
+    public async Task One_address_is_refused_past_its_connection_cap_while_other_addresses_still_connect()
+    {
+        var refusedBefore = await fixture.MetricAsync(MqttRefusals, "reason=\"address-connection-limit\"");
+        var connections = new List<RawConnection>();
+        try
+        {
+            for (var i = 0; i < HostileGatewayFixture.MaxMqttConnectionsPerAddress; i++)
+            {
+                var connection = await RawConnection.OpenAsync("127.0.0.30", Gateway.MqttPort);
+                connections.Add(connection);
+                await connection.SendAsync(RawMqtt.Connect($"capped-{i}"));
+                Assert.Equal([0x20, 2, 0, 0], await connection.ReadAsync(4, CloseTimeout));
+            }
+
+            using var extra = await RawConnection.OpenAsync("127.0.0.30", Gateway.MqttPort);
+            await extra.SendAsync(RawMqtt.Connect("capped-extra"));
+            var (received, closed) = await extra.ReadUntilClosedAsync(CloseTimeout);
+            Assert.True(closed, "the connection past the address cap was left open");
+            Assert.Empty(received);
+
+            using var elsewhere = await RawConnection.OpenAsync("127.0.0.31", Gateway.MqttPort);
+            await elsewhere.SendAsync(RawMqtt.Connect("elsewhere"));
+            Assert.Equal([0x20, 2, 0, 0], await elsewhere.ReadAsync(4, CloseTimeout));
+        }
+        finally
+        {
+            connections.ForEach(connection => connection.Dispose());
+        }
+
+        await fixture.AssertMetricReachesAsync(MqttRefusals, "reason=\"address-connection-limit\"", refusedBefore + 1);
     }
 
     [Fact]
@@ -301,5 +369,15 @@ public sealed class HostileTrafficTests(HostileGatewayFixture fixture) : IClassF
         }
 
         return [.. bytes];
+    }
+
+    private static async Task<HttpResponseMessage> PostAsync(HttpClient client, string deviceId, AuthenticationHeaderValue? authorization)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"/v1/devices/{deviceId}/telemetry")
+        {
+            Content = new StringContent("{}", Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Authorization = authorization;
+        return await client.SendAsync(request);
     }
 }

@@ -9,6 +9,9 @@ public sealed class ConfigurationTests
     [InlineData("Gateway:Delivery:BatchSize", "lots", "Gateway:Delivery:BatchSize")]
     [InlineData("Gateway:Sinks:0:Type", "carrier-pigeon", "Gateway:Sinks:0:Type")]
     [InlineData("Gateway:Http:BindAddress", "0.0.0.0", "Gateway:Http:AllowAnonymous")]
+    [InlineData("Gateway:Http:CertificatePath", "/nonexistent/server.pem", "Gateway:Http:CertificatePath")]
+    [InlineData("Gateway:Http:RequireClientCertificate", "true", "Gateway:Http:ClientCaPath")]
+    [InlineData("Gateway:Mqtt:MaxFailedAuthentications", "5", "Gateway:Authentication:MaxFailedAuthentications")]
     public async Task A_bad_value_stops_the_gateway_with_one_line_naming_the_key(string key, string value, string named)
     {
         using var directory = new TempDirectory();

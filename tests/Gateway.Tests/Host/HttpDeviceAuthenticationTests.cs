@@ -4,9 +4,15 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using Gateway.Devices;
+using Gateway.Ingest;
+using Gateway.Ingest.Credentials;
+using Gateway.Ingest.Http;
+using Gateway.Ingest.Mqtt;
 using Gateway.Tests.Infrastructure;
 using Gateway.Tests.Operations;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace Gateway.Tests.Host;
 
@@ -89,6 +95,60 @@ public sealed class HttpDeviceAuthenticationTests(AuthenticatedHttpGateway gatew
         Assert.Equal([$"gateway:{deviceB}:1"], await ownB.AcceptedIdsAsync());
     }
 
+    [Fact]
+    public async Task A_secret_over_plaintext_from_another_machine_is_refused_403_unless_plaintext_secrets_are_allowed()
+    {
+        var deviceId = AuthenticatedHttpGateway.NewDeviceId();
+        var secret = await gateway.ProvisionAsync(deviceId);
+        var authenticator = gateway.Services.GetRequiredService<HttpDeviceAuthenticator>();
+        var trusting = new HttpDeviceAuthenticator(gateway.Services.GetRequiredService<DeviceCredentialCheck>(),
+            Options.Create(new HttpIngestOptions { AllowAnonymous = false, AllowPlaintextCredentials = true }));
+
+        var fromNetwork = await authenticator.AuthorizeAsync(PlaintextRequest(deviceId, secret, OtherMachine), deviceId);
+        var fromLoopback = await authenticator.AuthorizeAsync(PlaintextRequest(deviceId, secret, IPAddress.Loopback), deviceId);
+        var allowed = await trusting.AuthorizeAsync(PlaintextRequest(deviceId, secret, OtherMachine), deviceId);
+
+        Assert.NotNull(fromNetwork);
+        var context = new DefaultHttpContext { RequestServices = gateway.Services };
+        await fromNetwork.ExecuteAsync(context);
+        Assert.Equal(StatusCodes.Status403Forbidden, context.Response.StatusCode);
+        Assert.Equal(IngestReasons.PlaintextCredentials, Problems.ReasonOf(fromNetwork));
+        Assert.Null(fromLoopback);
+        Assert.Null(allowed);
+    }
+
+    [Fact]
+    public async Task Mqtt_applies_the_same_plaintext_and_anonymous_rules_through_the_shared_check()
+    {
+        var deviceId = AuthenticatedHttpGateway.NewDeviceId();
+        var secret = await gateway.ProvisionAsync(deviceId);
+        var check = gateway.Services.GetRequiredService<DeviceCredentialCheck>();
+        var mqtt = new MqttIngestOptions { AllowAnonymous = true };
+
+        var secretFromNetwork = await check.CheckAsync(new CredentialAttempt(deviceId, secret, null, IsSecure: false, OtherMachine), mqtt.PlaintextPolicy);
+        var secretFromLoopback = await check.CheckAsync(new CredentialAttempt(deviceId, secret, null, IsSecure: false, IPAddress.Loopback), mqtt.PlaintextPolicy);
+        var anonymousFromNetwork = await check.CheckAsync(new CredentialAttempt(null, null, null, IsSecure: false, OtherMachine), mqtt.PlaintextPolicy);
+        var anonymousFromLoopback = await check.CheckAsync(new CredentialAttempt(null, null, null, IsSecure: false, IPAddress.Loopback), mqtt.PlaintextPolicy);
+        var anonymousOverTls = await check.CheckAsync(new CredentialAttempt(null, null, null, IsSecure: true, IPAddress.Loopback), mqtt.TlsPolicy);
+
+        Assert.Equal(IngestReasons.PlaintextCredentials, secretFromNetwork.Reason);
+        Assert.Equal(deviceId, secretFromLoopback.Identity?.DeviceId);
+        Assert.Equal(IngestReasons.CredentialsRequired, anonymousFromNetwork.Reason);
+        Assert.True(anonymousFromLoopback.IsAuthenticated);
+        Assert.Equal(IngestReasons.CredentialsRequired, anonymousOverTls.Reason);
+    }
+
+    // TEST-NET-1 (RFC 5737): an address that is not loopback and belongs to no one.
+    private static readonly IPAddress OtherMachine = IPAddress.Parse("192.0.2.1");
+
+    private static DefaultHttpContext PlaintextRequest(string deviceId, string secret, IPAddress remoteAddress)
+    {
+        var context = new DefaultHttpContext();
+        context.Connection.RemoteIpAddress = remoteAddress;
+        context.Request.Headers.Authorization = Basic(deviceId, secret).ToString();
+        return context;
+    }
+
     private static AuthenticationHeaderValue Basic(string deviceId, string secret) =>
         new("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{deviceId}:{secret}")));
 
@@ -105,7 +165,12 @@ public sealed class HttpDeviceAuthenticationTests(AuthenticatedHttpGateway gatew
 }
 
 /// <summary>The in-process gateway with <c>Gateway:Http:AllowAnonymous=false</c>.</summary>
-public sealed class AuthenticatedHttpGateway() : InProcessGateway(new Dictionary<string, string?> { ["Gateway:Http:AllowAnonymous"] = "false" })
+public sealed class AuthenticatedHttpGateway() : InProcessGateway(new Dictionary<string, string?>
+{
+    ["Gateway:Http:AllowAnonymous"] = "false",
+    // These tests send wrong secrets from 127.0.0.1 beside right ones; the throttle has its own tests, on addresses of their own.
+    ["Gateway:Authentication:MaxFailedAuthentications"] = "1000",
+})
 {
     public static string NewDeviceId() => "auth-" + Guid.NewGuid().ToString("N")[..12];
 

@@ -5,8 +5,9 @@ using System.Security.Cryptography.X509Certificates;
 namespace Gateway.Tests.Infrastructure;
 
 /// <summary>
-/// A throwaway PKI written as PEM files into a folder: a CA, a server certificate for 127.0.0.1/localhost,
-/// client certificates for named devices, and a second CA the gateway does not trust with a client of its own.
+/// A throwaway PKI written as PEM files into a folder: a CA, a server certificate for 127.0.0.1/localhost (which
+/// can be renewed in place), client certificates for named devices (also expired ones), and a second CA the gateway
+/// does not trust with a client of its own.
 /// </summary>
 public sealed class TestCertificates
 {
@@ -21,7 +22,7 @@ public sealed class TestCertificates
         _ca = CreateCa("Gateway Test CA");
         _untrustedCa = CreateCa("Someone Else's CA");
         CaPath = WritePem("ca.pem", _ca, key: false);
-        Server = Issue(_ca, "localhost", serverAuth: true, dnsNames: ["localhost"], ip: IPAddress.Loopback);
+        Server = IssueServer();
         ServerCertificatePath = WritePem("server.pem", Server, key: false);
         ServerKeyPath = WritePem("server.key", Server, key: true);
     }
@@ -30,7 +31,7 @@ public sealed class TestCertificates
     public X509Certificate2 Authority => _ca;
 
     /// <summary>The server certificate (localhost, 127.0.0.1) with its private key, for servers a test starts.</summary>
-    public X509Certificate2 Server { get; }
+    public X509Certificate2 Server { get; private set; }
 
     /// <summary>The trusted CA (client CA bundle for the gateway, CA file for clients).</summary>
     public string CaPath { get; }
@@ -45,6 +46,25 @@ public sealed class TestCertificates
     /// <summary>A client certificate for <paramref name="commonName"/> signed by a CA the gateway does not trust.</summary>
     public ClientCertificate Untrusted(string commonName) => Write(Issue(_untrustedCa, commonName, serverAuth: false, dnsNames: []), "untrusted-" + commonName);
 
+    /// <summary>A client certificate for <paramref name="commonName"/> from the trusted CA whose validity ended yesterday.</summary>
+    public ClientCertificate Expired(string commonName) =>
+        Write(Issue(_ca, commonName, serverAuth: false, dnsNames: [], validFrom: DateTimeOffset.UtcNow.AddDays(-10), validTo: DateTimeOffset.UtcNow.AddDays(-1)), "expired-" + commonName);
+
+    /// <summary>
+    /// Issues a new server certificate (new key, new serial) and writes it over the server files, the way a renewal
+    /// job (certbot, step) replaces them: the key first, then the certificate.
+    /// </summary>
+    public X509Certificate2 RenewServer()
+    {
+        var renewed = IssueServer();
+        WritePem("server.key", renewed, key: true);
+        WritePem("server.pem", renewed, key: false);
+        Server = renewed;
+        return renewed;
+    }
+
+    private X509Certificate2 IssueServer() => Issue(_ca, "localhost", serverAuth: true, dnsNames: ["localhost"], ip: IPAddress.Loopback);
+
     private ClientCertificate Write(X509Certificate2 certificate, string name) =>
         new(certificate, WritePem($"{name}.pem", certificate, key: false), WritePem($"{name}.key", certificate, key: true));
 
@@ -55,10 +75,11 @@ public sealed class TestCertificates
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
         request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
-        return request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30));
+        return request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-30), DateTimeOffset.UtcNow.AddDays(30));
     }
 
-    private static X509Certificate2 Issue(X509Certificate2 issuer, string commonName, bool serverAuth, string[] dnsNames, IPAddress? ip = null)
+    private static X509Certificate2 Issue(
+        X509Certificate2 issuer, string commonName, bool serverAuth, string[] dnsNames, IPAddress? ip = null, DateTimeOffset? validFrom = null, DateTimeOffset? validTo = null)
     {
         // Not disposed: the issued certificate keeps using it.
         var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
@@ -86,7 +107,7 @@ public sealed class TestCertificates
 
         var serial = RandomNumberGenerator.GetBytes(12);
         serial[0] &= 0x7F;
-        using var issued = request.Create(issuer, DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(10), serial);
+        using var issued = request.Create(issuer, validFrom ?? DateTimeOffset.UtcNow.AddDays(-1), validTo ?? DateTimeOffset.UtcNow.AddDays(10), serial);
         return issued.CopyWithPrivateKey(key);
     }
 

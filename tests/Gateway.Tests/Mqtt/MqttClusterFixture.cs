@@ -53,7 +53,7 @@ public sealed class MqttClusterFixture : IAsyncLifetime
             ["Gateway:Mqtt:MaxConnectionsPerDevice"] = MaxConnectionsPerDevice.ToString(CultureInfo.InvariantCulture),
             ["Gateway:Mqtt:MaxInFlightPerClient"] = MaxInFlightPerClient.ToString(CultureInfo.InvariantCulture),
             // Every test connects from 127.0.0.1 and several send wrong secrets on purpose: the throttle has its own tests.
-            ["Gateway:Mqtt:MaxFailedAuthentications"] = "100000",
+            ["Gateway:Authentication:MaxFailedAuthentications"] = "100000",
         }, extraSiloConfigurators: typeof(MqttSiloConfigurator));
     }
 

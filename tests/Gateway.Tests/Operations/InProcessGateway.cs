@@ -104,7 +104,7 @@ public class InProcessGateway : IAsyncLifetime
         await Eventually.TrueAsync(async () => (await Operations.GetAsync("/readyz")).IsSuccessStatusCode, "the in-process gateway to be ready");
     }
 
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         Http?.Dispose();
         Operations?.Dispose();

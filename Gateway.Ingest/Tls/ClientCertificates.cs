@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Gateway.Devices;
 
-namespace Gateway.Ingest.Mqtt;
+namespace Gateway.Ingest.Tls;
 
 /// <summary>
 /// Device client certificates: valid when they chain to one of the configured CA certificates (and only
@@ -79,14 +79,14 @@ public sealed class ClientCertificates(X509Certificate2Collection trustedCas, bo
         }
     }
 
-    /// <summary>Loads the CA certificates of a PEM bundle.</summary>
-    public static X509Certificate2Collection LoadBundle(string path)
+    /// <summary>Loads the CA certificates of a PEM bundle; <paramref name="setting"/> names its configuration key in the error.</summary>
+    public static X509Certificate2Collection LoadBundle(string path, string setting)
     {
         var collection = new X509Certificate2Collection();
         collection.ImportFromPemFile(path);
         if (collection.Count == 0)
         {
-            throw new InvalidOperationException($"Gateway:Mqtt:ClientCaPath '{path}' holds no PEM certificate.");
+            throw new InvalidOperationException($"{setting} '{path}' holds no PEM certificate.");
         }
 
         return collection;

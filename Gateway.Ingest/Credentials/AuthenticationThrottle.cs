@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
 
-namespace Gateway.Ingest.Mqtt;
+namespace Gateway.Ingest.Credentials;
 
 /// <summary>
 /// Slows password guessing: counts failed secret checks per IP address over a sliding window, and once an address

@@ -1,11 +1,11 @@
-namespace Gateway.Ingest.Mqtt;
+namespace Gateway.Ingest.Credentials;
 
-/// <summary>Who an MQTT connection authenticated as.</summary>
+/// <summary>Who a connection or request authenticated as.</summary>
 /// <param name="DeviceId">The device, or null for an anonymous first-run connection.</param>
 /// <param name="Method">How it authenticated: <c>secret</c>, <c>certificate</c> or <c>anonymous</c>.</param>
 public sealed record DeviceIdentity(string? DeviceId, string Method)
 {
-    /// <summary>A connection without credentials on the loopback plaintext listener.</summary>
+    /// <summary>A client without credentials on a loopback plaintext listener, in first-run mode.</summary>
     public static DeviceIdentity Anonymous { get; } = new(null, "anonymous");
 
     /// <summary>True for <see cref="Anonymous"/>.</summary>
