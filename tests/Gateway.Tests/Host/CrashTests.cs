@@ -16,6 +16,7 @@ public sealed class CrashTests(ITestOutputHelper output)
     {
         using var directory = new TempDirectory();
         var acknowledged = new ConcurrentDictionary<string, string>();
+        var outcomes = new ConcurrentDictionary<string, int>();
         var nextNumber = new int[Devices];
         var killed = 0;
 
@@ -23,11 +24,22 @@ public sealed class CrashTests(ITestOutputHelper output)
         {
             await using var gateway = await GatewayProcess.StartAsync(directory.Path);
             using var stop = new CancellationTokenSource();
-            var senders = Enumerable.Range(0, Devices).Select(device => Task.Run(() => SendUntilStoppedAsync(gateway, device, nextNumber, acknowledged, stop.Token))).ToList();
+            var senders = Enumerable.Range(0, Devices).Select(device => Task.Run(() => SendUntilStoppedAsync(gateway, device, nextNumber, acknowledged, outcomes, stop.Token))).ToList();
 
             // Kill mid-stream, at a different point each cycle, while every sender still has requests in flight.
             var killAfter = acknowledged.Count + 150 + (cycle * 70);
-            await Eventually.TrueAsync(() => acknowledged.Count >= killAfter, $"{killAfter} acknowledged messages in cycle {cycle}");
+            try
+            {
+                // Progress, not speed, is the condition: a suite sharing two cores with Chromium or a power-cut run can slow
+                // the senders several times over, so the wait is long and ends as soon as the count is reached.
+                await Eventually.TrueAsync(() => acknowledged.Count >= killAfter, $"{killAfter} acknowledged messages in cycle {cycle}", TimeSpan.FromSeconds(90));
+            }
+            catch (TimeoutException error)
+            {
+                // What the senders saw says whether the gateway refused, failed or hung.
+                throw new TimeoutException($"{error.Message}: {acknowledged.Count} acknowledged; outcomes {string.Join(", ", outcomes.Select(pair => $"{pair.Key} x{pair.Value}"))}\n{gateway.Output}");
+            }
+
             gateway.Kill();
             killed++;
             await stop.CancelAsync();
@@ -60,7 +72,7 @@ public sealed class CrashTests(ITestOutputHelper output)
     }
 
     private static async Task SendUntilStoppedAsync(
-        GatewayProcess gateway, int device, int[] nextNumber, ConcurrentDictionary<string, string> acknowledged, CancellationToken stop)
+        GatewayProcess gateway, int device, int[] nextNumber, ConcurrentDictionary<string, string> acknowledged, ConcurrentDictionary<string, int> outcomes, CancellationToken stop)
     {
         var deviceId = $"crash-{device}";
         while (!stop.IsCancellationRequested)
@@ -69,6 +81,7 @@ public sealed class CrashTests(ITestOutputHelper output)
             try
             {
                 using var response = await gateway.Http.PostJsonAsync(deviceId, $$"""{"n":{{n}}}""");
+                outcomes.AddOrUpdate(((int)response.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture), 1, (_, count) => count + 1);
                 if (response.StatusCode == HttpStatusCode.Accepted)
                 {
                     foreach (var id in await response.AcceptedIdsAsync())
@@ -79,6 +92,7 @@ public sealed class CrashTests(ITestOutputHelper output)
             }
             catch (Exception error) when (error is HttpRequestException or TaskCanceledException or IOException)
             {
+                outcomes.AddOrUpdate(error.GetType().Name, 1, (_, count) => count + 1);
                 // The gateway died under this request: no 202, so nothing was promised.
                 return;
             }
