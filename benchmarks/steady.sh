@@ -7,13 +7,15 @@
 #   benchmarks/steady.sh --devices 100                                          # baseline
 #   benchmarks/steady.sh --devices 100 DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1
 #   benchmarks/steady.sh --pause-sinks                                          # ingest only, nothing delivered
-# Options: --devices N (100) --warmup S (40) --seconds S (12) --pause-sinks --no-build
+# Options: --devices N (100) --rate R (0: flat out; messages per second over all devices) --warmup S (40) --seconds S (12)
+#          --pause-sinks --no-build
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-devices=100 warmup=40 seconds=12 pause=0 build=1 env=()
+devices=100 rate=0 warmup=40 seconds=12 pause=0 build=1 env=()
 while (( $# )); do
     case $1 in
         --devices) devices=$2; shift 2 ;;
+        --rate) rate=$2; shift 2 ;;
         --warmup) warmup=$2; shift 2 ;;
         --seconds) seconds=$2; shift 2 ;;
         --pause-sinks) pause=1; shift ;;
@@ -49,7 +51,7 @@ threads() {
 }
 commits() { curl -s "http://127.0.0.1:$gateway_ops/metrics" | grep -E '^gateway_wal_commit_(operations|duration_seconds)_(sum|count)' || true; }
 
-load() { dotnet "$(load_dll)" run --port "$gateway_mqtt" --devices "$devices" --payload 100 --in-flight 1 "$@"; }
+load() { dotnet "$(load_dll)" run --port "$gateway_mqtt" --devices "$devices" --rate "$rate" --payload 100 --in-flight 1 "$@"; }
 echo "warming up for $warmup s" >&2
 load --duration "$warmup" >/dev/null
 commits >"$work/commits0"; threads >"$work/threads0"
