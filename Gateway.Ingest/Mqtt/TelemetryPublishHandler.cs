@@ -68,7 +68,7 @@ public sealed partial class TelemetryPublishHandler(
         switch (TelemetryTopic.Parse(topic, out var parsedId))
         {
             case TelemetryTopic.Shape.NotTelemetry:
-                Refuse(args, connection, qos, PublishRefusal.TopicInvalid("Publish telemetry to devices/{deviceId}/telemetry[/...]."));
+                Refuse(args, connection, qos, PublishRefusal.TopicInvalid($"Publish telemetry to {TelemetryTopic.Of("{deviceId}")}[/...]."));
                 return;
             case TelemetryTopic.Shape.InvalidDeviceId:
                 Refuse(args, connection, qos, PublishRefusal.InvalidDeviceId(
@@ -80,7 +80,7 @@ public sealed partial class TelemetryPublishHandler(
 
         if (!connection.Identity.MayPublishAs(deviceId))
         {
-            Refuse(args, connection, qos, PublishRefusal.NotAuthorized($"This connection is device '{connection.Identity}' and may publish only under devices/{connection.Identity}/telemetry."));
+            Refuse(args, connection, qos, PublishRefusal.NotAuthorized($"This connection is device '{connection.Identity}' and may publish only under {TelemetryTopic.Of(connection.Identity.ToString())}."));
             return;
         }
 
