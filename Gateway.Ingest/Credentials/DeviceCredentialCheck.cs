@@ -6,9 +6,10 @@ namespace Gateway.Ingest.Credentials;
 
 /// <summary>
 /// Decides who a client is, the same way for MQTT and HTTP. In order:
-/// an address that failed too many secret checks lately is refused without a look;
 /// a client certificate (validated against the device CA during the TLS handshake) names the device, and a claimed
-/// device must be one it names;
+/// device must be one it names; it cannot be guessed, so it is taken even from an address the throttle refuses (a
+/// device behind the same NAT as a guesser keeps working);
+/// an address that failed too many secret checks lately is refused without a look;
 /// a listener that requires a certificate refuses a client without one;
 /// a secret is checked by the device's <see cref="IDeviceCredentialsGrain"/>, but only over TLS or from loopback
 /// unless the listener allows plaintext secrets, since anyone on the way could read it;
@@ -27,16 +28,16 @@ public sealed class DeviceCredentialCheck(IGrainFactory grains, AuthenticationTh
     {
         ArgumentNullException.ThrowIfNull(attempt);
         ArgumentNullException.ThrowIfNull(policy);
+        if (attempt.IsSecure && attempt.Certificate is { } certificate)
+        {
+            return FromCertificate(certificate, attempt.DeviceId);
+        }
+
         if (attempt.RemoteAddress is { } address && throttle.IsThrottled(address))
         {
             // Refused before the secret is looked at: a guesser learns nothing and costs no grain call.
             return CredentialResult.Refused(IngestReasons.AuthenticationThrottled,
                 $"more than {_options.MaxFailedAuthentications} failed authentications from this address within {_options.FailedAuthenticationWindow}");
-        }
-
-        if (attempt.IsSecure && attempt.Certificate is { } certificate)
-        {
-            return FromCertificate(certificate, attempt.DeviceId);
         }
 
         if (attempt.IsSecure && policy.RequireClientCertificate)

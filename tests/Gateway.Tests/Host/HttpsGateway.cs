@@ -15,6 +15,8 @@ namespace Gateway.Tests.Host;
 /// </summary>
 public class HttpsGateway : InProcessGateway
 {
+    public const int MaxFailedAuthentications = 3;
+
     private readonly TempDirectory _pki;
 
     public HttpsGateway()
@@ -42,6 +44,7 @@ public class HttpsGateway : InProcessGateway
             ["Gateway:Http:CertificateKeyPath"] = certificates.ServerKeyPath,
             ["Gateway:Http:ClientCaPath"] = certificates.CaPath,
             ["Gateway:Http:RequireClientCertificate"] = requireClientCertificate ? "true" : "false",
+            ["Gateway:Authentication:MaxFailedAuthentications"] = MaxFailedAuthentications.ToString(CultureInfo.InvariantCulture),
         })
     {
         _pki = pki;

@@ -68,6 +68,28 @@ public sealed class HttpsIngestTests(HttpsGateway gateway, CertificateRequiredHt
         Assert.Equal(1, await gateway.AcceptedCountAsync(deviceId));
     }
 
+    [RequiresToolsFact("curl")]
+    public async Task A_device_certificate_still_posts_from_an_address_throttled_for_guessing_secrets()
+    {
+        var deviceId = HttpsGateway.NewDeviceId();
+        var certificate = gateway.Certificates.Client(deviceId);
+        // An address of its own (all of 127.0.0.0/8 is loopback), so the other tests' requests are not throttled.
+        string[] fromGuesser = [.. gateway.TrustServer, "--interface", "127.0.0.50"];
+
+        var guesses = new List<int>();
+        for (var guess = 0; guess < HttpsGateway.MaxFailedAuthentications; guess++)
+        {
+            guesses.Add((await Curl.PostJsonAsync(gateway.TelemetryUrl(deviceId), Json, [.. fromGuesser, "-u", $"{deviceId}:guess-{guess}"])).Status);
+        }
+
+        var secretAfter = await Curl.PostJsonAsync(gateway.TelemetryUrl(deviceId), Json, [.. fromGuesser, "-u", $"{deviceId}:one-more"]);
+        var certificateAfter = await Curl.PostJsonAsync(gateway.TelemetryUrl(deviceId), Json, [.. fromGuesser, .. Curl.WithCertificate(certificate)]);
+
+        Assert.Equal(Enumerable.Repeat(401, HttpsGateway.MaxFailedAuthentications), guesses);
+        AssertProblem(secretAfter, 429, "authentication-throttled");
+        Assert.True(certificateAfter.Status == 202, $"expected 202, got {certificateAfter.Status}: {certificateAfter.Body}{certificateAfter.Errors}");
+    }
+
     [RequiresToolsFact("openssl")]
     public async Task Tls_1_2_and_1_3_are_spoken_and_tls_1_1_is_refused_even_where_the_machines_openssl_allows_it()
     {
