@@ -1,13 +1,11 @@
 using System.ComponentModel.DataAnnotations;
 using System.Net;
-using Gateway.Ingest.Credentials;
-using Gateway.Ingest.Tls;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Ingest.Http;
 
 /// <summary>Settings under <c>Gateway:Http</c>: the HTTP ingest listener and its request limits.</summary>
-public sealed class HttpIngestOptions
+public sealed class HttpIngestOptions() : DeviceListenerOptions(Section, "HTTPS listener")
 {
     /// <summary>Configuration section.</summary>
     public const string Section = "Gateway:Http";
@@ -23,21 +21,6 @@ public sealed class HttpIngestOptions
     [Required, RegularExpression(@"^[0-9A-Fa-f:.]+$", ErrorMessage = "Gateway:Http:BindAddress must be an IP address.")]
     public string BindAddress { get; set; } = "127.0.0.1";
 
-    /// <summary>
-    /// Lets requests from loopback without an Authorization header post as any device, for first-run use. Only
-    /// when the listener is bound to loopback; turn it off once devices have secrets (then every request needs HTTP
-    /// Basic credentials: the device id and its secret).
-    /// </summary>
-    public bool AllowAnonymous { get; set; } = true;
-
-    /// <summary>
-    /// Takes device secrets (HTTP Basic) on the plaintext listener from other machines too. Off by default: Basic
-    /// credentials sent without TLS can be read by anyone on the way, so off loopback they are refused
-    /// (<c>plaintext-credentials</c>); devices post over HTTPS (<see cref="TlsPort"/>). A reverse proxy on the same
-    /// host connects over loopback and needs nothing here.
-    /// </summary>
-    public bool AllowPlaintextCredentials { get; set; }
-
     /// <summary>TCP port of the HTTPS ingest listener, which runs when <see cref="CertificatePath"/> is set.</summary>
     [Range(1, 65535, ErrorMessage = "Gateway:Http:TlsPort must be between 1 and 65535.")]
     public int TlsPort { get; set; } = 8443;
@@ -45,24 +28,6 @@ public sealed class HttpIngestOptions
     /// <summary>Address the HTTPS listener binds to; every interface, since devices authenticate on it.</summary>
     [Required, RegularExpression(@"^[0-9A-Fa-f:.]+$", ErrorMessage = "Gateway:Http:TlsBindAddress must be an IP address.")]
     public string TlsBindAddress { get; set; } = "0.0.0.0";
-
-    /// <summary>
-    /// The HTTPS server certificate: a PEM file (with <see cref="CertificateKeyPath"/>, or holding the key too) or a
-    /// PKCS#12 (.pfx/.p12) file. Read again when the files change, so a renewed certificate needs no restart.
-    /// </summary>
-    public string? CertificatePath { get; set; }
-
-    /// <summary>The PEM private key of <see cref="CertificatePath"/>, when it is not in the same file.</summary>
-    public string? CertificateKeyPath { get; set; }
-
-    /// <summary>Password of a PKCS#12 certificate file. Never logged.</summary>
-    public string? CertificatePassword { get; set; }
-
-    /// <summary>PEM bundle of the CA certificates device client certificates must chain to; asks HTTPS clients for one.</summary>
-    public string? ClientCaPath { get; set; }
-
-    /// <summary>Refuses HTTPS connections without a valid client certificate at the handshake (needs <see cref="ClientCaPath"/>).</summary>
-    public bool RequireClientCertificate { get; set; }
 
     /// <summary>Largest request body, in bytes; larger requests get 413.</summary>
     [Range(1, 64 * 1024 * 1024, ErrorMessage = "Gateway:Http:MaxRequestBytes must be between 1 and 67108864.")]
@@ -103,19 +68,6 @@ public sealed class HttpIngestOptions
     /// <summary>Longest a TLS handshake on the HTTPS listener may take.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "00:05:00", ErrorMessage = "Gateway:Http:TlsHandshakeTimeout must be between 1 second and 5 minutes.")]
     public TimeSpan TlsHandshakeTimeout { get; set; } = TimeSpan.FromSeconds(10);
-
-    /// <summary>True when the HTTPS listener runs.</summary>
-    public bool TlsEnabled => !string.IsNullOrEmpty(CertificatePath);
-
-    /// <summary>What the plaintext listener allows.</summary>
-    public ListenerPolicy PlaintextPolicy => new(AllowAnonymous, RequireClientCertificate: false, AllowPlaintextCredentials);
-
-    /// <summary>What the HTTPS listener allows.</summary>
-    public ListenerPolicy TlsPolicy => new(AllowAnonymous: false, RequireClientCertificate, AllowPlaintextCredentials: false);
-
-    /// <summary>The HTTPS listener's certificate files.</summary>
-    public ServerCertificateSource CertificateSource() =>
-        new(CertificatePath ?? throw new InvalidOperationException("Gateway:Http:CertificatePath is not set."), CertificateKeyPath, CertificatePassword, "Gateway:Http:CertificatePath");
 }
 
 /// <summary>Rules across <see cref="HttpIngestOptions"/> fields, each failure naming its keys.</summary>
@@ -130,8 +82,7 @@ internal sealed class HttpIngestOptionsValidator : IValidateOptions<HttpIngestOp
             failures.Add("Gateway:Http:AllowAnonymous must be false when Gateway:Http:BindAddress is not a loopback address: anonymous devices are allowed only on a loopback listener.");
         }
 
-        new TlsListenerSettings(HttpIngestOptions.Section, "HTTPS listener", options.CertificatePath, options.CertificateKeyPath, options.ClientCaPath, options.RequireClientCertificate)
-            .AddFailures(failures);
+        options.AddCertificateFailures(failures);
 
         if (options.TlsEnabled && options.TlsPort == options.Port)
         {

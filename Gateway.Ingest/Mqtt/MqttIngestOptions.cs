@@ -1,13 +1,11 @@
 using System.ComponentModel.DataAnnotations;
 using System.Net;
-using Gateway.Ingest.Credentials;
-using Gateway.Ingest.Tls;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Ingest.Mqtt;
 
 /// <summary>Settings under <c>Gateway:Mqtt</c>: the embedded MQTT broker's listeners, device authentication and limits.</summary>
-public sealed class MqttIngestOptions
+public sealed class MqttIngestOptions() : DeviceListenerOptions(Section, "TLS listener")
 {
     /// <summary>Configuration section.</summary>
     public const string Section = "Gateway:Mqtt";
@@ -23,12 +21,6 @@ public sealed class MqttIngestOptions
     [Required, RegularExpression(@"^[0-9A-Fa-f:.]+$", ErrorMessage = "Gateway:Mqtt:BindAddress must be an IP address.")]
     public string BindAddress { get; set; } = "127.0.0.1";
 
-    /// <summary>
-    /// Lets devices connect without credentials and publish as any device id, for first-run use. Only on the
-    /// plaintext listener, and only when it is bound to loopback; turn it off once devices have secrets.
-    /// </summary>
-    public bool AllowAnonymous { get; set; } = true;
-
     /// <summary>TCP port of the TLS listener, which runs when <see cref="CertificatePath"/> is set.</summary>
     [Range(1, 65535, ErrorMessage = "Gateway:Mqtt:TlsPort must be between 1 and 65535.")]
     public int TlsPort { get; set; } = 8883;
@@ -36,21 +28,6 @@ public sealed class MqttIngestOptions
     /// <summary>Address the TLS listener binds to; every interface, since devices authenticate on it.</summary>
     [Required, RegularExpression(@"^[0-9A-Fa-f:.]+$", ErrorMessage = "Gateway:Mqtt:TlsBindAddress must be an IP address.")]
     public string TlsBindAddress { get; set; } = "0.0.0.0";
-
-    /// <summary>The server certificate: a PEM file (with <see cref="CertificateKeyPath"/>, or holding the key too) or a PKCS#12 (.pfx/.p12) file.</summary>
-    public string? CertificatePath { get; set; }
-
-    /// <summary>The PEM private key of <see cref="CertificatePath"/>, when it is not in the same file.</summary>
-    public string? CertificateKeyPath { get; set; }
-
-    /// <summary>Password of a PKCS#12 certificate file. Never logged.</summary>
-    public string? CertificatePassword { get; set; }
-
-    /// <summary>PEM bundle of the CA certificates device client certificates must chain to; enables mTLS.</summary>
-    public string? ClientCaPath { get; set; }
-
-    /// <summary>Refuses TLS connections without a valid client certificate (needs <see cref="ClientCaPath"/>).</summary>
-    public bool RequireClientCertificate { get; set; }
 
     /// <summary>Largest PUBLISH payload, in bytes; a larger one closes the connection with reason 0x95 (packet too large).</summary>
     [Range(1, 16 * 1024 * 1024, ErrorMessage = "Gateway:Mqtt:MaxPayloadBytes must be between 1 and 16777216.")]
@@ -91,33 +68,13 @@ public sealed class MqttIngestOptions
     public int MaxConnectionsPerAddress { get; set; } = 100;
 
     /// <summary>
-    /// Takes device secrets on the plaintext listener from other machines too. Off by default: a password sent without
-    /// TLS can be read by anyone on the way, so off loopback it is refused (<c>plaintext-credentials</c>). Turn it on
-    /// only for a network you trust end to end, such as a container's port mapped to the host's loopback.
-    /// </summary>
-    public bool AllowPlaintextCredentials { get; set; }
-
-    /// <summary>
     /// Largest MQTT packet accepted (and advertised to MQTT 5 clients as Maximum Packet Size): the payload limit,
     /// the topic and room for properties. A larger announced packet closes the connection before it is buffered.
     /// </summary>
     public int MaxPacketBytes => MaxPayloadBytes + MaxTopicLength + 16 * 1024;
 
-    /// <summary>True when the TLS listener runs.</summary>
-    public bool TlsEnabled => !string.IsNullOrEmpty(CertificatePath);
-
     /// <summary>True when the plaintext listener runs.</summary>
     public bool PlaintextEnabled => Port != 0;
-
-    /// <summary>What the plaintext listener allows.</summary>
-    public ListenerPolicy PlaintextPolicy => new(AllowAnonymous, RequireClientCertificate: false, AllowPlaintextCredentials);
-
-    /// <summary>What the TLS listener allows.</summary>
-    public ListenerPolicy TlsPolicy => new(AllowAnonymous: false, RequireClientCertificate, AllowPlaintextCredentials: false);
-
-    /// <summary>The TLS listener's certificate files.</summary>
-    public ServerCertificateSource CertificateSource() =>
-        new(CertificatePath ?? throw new InvalidOperationException("Gateway:Mqtt:CertificatePath is not set."), CertificateKeyPath, CertificatePassword, "Gateway:Mqtt:CertificatePath");
 }
 
 /// <summary>Rules across <see cref="MqttIngestOptions"/> fields, each failure naming its keys.</summary>
@@ -146,8 +103,7 @@ internal sealed class MqttIngestOptionsValidator : IValidateOptions<MqttIngestOp
             failures.Add("Gateway:Mqtt:TlsBindAddress must be an IP address.");
         }
 
-        new TlsListenerSettings(MqttIngestOptions.Section, "TLS listener", options.CertificatePath, options.CertificateKeyPath, options.ClientCaPath, options.RequireClientCertificate)
-            .AddFailures(failures);
+        options.AddCertificateFailures(failures);
 
         if (!options.PlaintextEnabled && !options.TlsEnabled)
         {
