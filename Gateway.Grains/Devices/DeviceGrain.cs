@@ -38,6 +38,7 @@ public sealed partial class DeviceGrain(
     private int _partition = -1;
     private readonly Dictionary<string, IReadOnlyList<PartitionKey>> _routesByTopic = new(StringComparer.Ordinal);
     private DuplicateWindow _duplicates = new(0, TimeSpan.Zero);
+    private bool _duplicatesUncertain;
     private long _lastSequence;
     private DateTimeOffset? _firstSeen;
     private DateTimeOffset? _lastSeen;
@@ -64,15 +65,7 @@ public sealed partial class DeviceGrain(
         var record = await wal.GetDeviceAsync(_deviceId);
         (_lastSequence, _firstSeen, _lastSeen, _acceptedCount) = (record.LastSequence, record.FirstSeen, record.LastSeen, record.AcceptedCount);
 
-        _duplicates = new DuplicateWindow(_options.DuplicateWindowSize, _options.DuplicateWindow);
-        var now = time.GetUtcNow();
-        var recent = await wal.GetRecentDeviceMessagesAsync(_deviceId, now - _options.DuplicateWindow, _options.DuplicateWindowSize);
-        for (var i = recent.Count - 1; i >= 0; i--)
-        {
-            var message = recent[i];
-            _duplicates.Remember(message.DeviceMessageId, new AcceptedMessage(message.MessageId, message.Sequence, Duplicate: true), message.ReceivedAt);
-        }
-
+        await LoadDuplicateWindowAsync();
         this.RegisterGrainTimer(FlushStateAsync, new GrainTimerCreationOptions(_options.StateFlushInterval, _options.StateFlushInterval));
         metrics.DeviceActivations(1);
         _counted = true;
@@ -101,6 +94,27 @@ public sealed partial class DeviceGrain(
         if (refusal is not null)
         {
             return Refuse(refusal, activity);
+        }
+
+        if (_duplicatesUncertain)
+        {
+            // The last append failed, perhaps after its commit landed (a connection lost mid-commit, a synchronous
+            // standby's wait cancelled): the WAL, not this activation's memory, says which of its messages are stored,
+            // so their retransmissions are dropped. A durable write first: once it commits (on PostgreSQL, confirmed by
+            // the synchronous standby), every earlier commit is as durable as it, so a retransmission answered as a
+            // duplicate is acknowledged only for a message that is durably stored.
+            try
+            {
+                await wal.ProbeWriteAsync();
+                await LoadDuplicateWindowAsync();
+                _duplicatesUncertain = false;
+            }
+            catch (Exception error)
+            {
+                LogWindowReloadFailed(logger, error, _deviceId);
+                return Refuse(AcceptResult.Refused(RefusalReason.StorageUnavailable,
+                    "The gateway could not read what it stored for this device; nothing was stored, retry later.") with { RetryAfter = pressure.RetryAfter }, activity);
+            }
         }
 
         var now = time.GetUtcNow();
@@ -134,8 +148,9 @@ public sealed partial class DeviceGrain(
             }
             catch (Exception error)
             {
-                // Nothing of the batch is durable. Its sequences are not reused (a gap is harmless; a reused
-                // id after an ambiguous commit would not be).
+                // Nothing of the batch was acknowledged. Its sequences are not reused (a gap is harmless; a reused
+                // id after an ambiguous commit would not be), and before the next batch the duplicate window is read
+                // again from the WAL, which holds the batch's messages if the commit landed after all.
                 foreach (var stored in toStore)
                 {
                     if (stored.DeviceMessageId is not null)
@@ -143,6 +158,8 @@ public sealed partial class DeviceGrain(
                         _duplicates.Forget(stored.DeviceMessageId);
                     }
                 }
+
+                _duplicatesUncertain = true;
 
                 LogAppendFailed(logger, error, _deviceId, toStore.Count);
                 return Refuse(AcceptResult.Refused(RefusalReason.StorageUnavailable,
@@ -186,6 +203,21 @@ public sealed partial class DeviceGrain(
             BufferedCount = counts.Buffered,
             DeadCount = counts.Dead,
         };
+    }
+
+    // The device's recent messages that carried a device message id, as the WAL holds them.
+    private async Task LoadDuplicateWindowAsync()
+    {
+        var duplicates = new DuplicateWindow(_options.DuplicateWindowSize, _options.DuplicateWindow);
+        var now = time.GetUtcNow();
+        var recent = await wal.GetRecentDeviceMessagesAsync(_deviceId, now - _options.DuplicateWindow, _options.DuplicateWindowSize);
+        for (var i = recent.Count - 1; i >= 0; i--)
+        {
+            var message = recent[i];
+            duplicates.Remember(message.DeviceMessageId, new AcceptedMessage(message.MessageId, message.Sequence, Duplicate: true), message.ReceivedAt);
+        }
+
+        _duplicates = duplicates;
     }
 
     private AcceptResult? Validate(IReadOnlyList<IncomingMessage> messages, out string[] contentTypes)
@@ -284,6 +316,9 @@ public sealed partial class DeviceGrain(
 
     [LoggerMessage(EventId = 2001, Level = LogLevel.Error, Message = "Storing {Count} messages of device {DeviceId} failed; the sender is told to retry")]
     private static partial void LogAppendFailed(ILogger logger, Exception error, string deviceId, int count);
+
+    [LoggerMessage(EventId = 2005, Level = LogLevel.Error, Message = "Reading the recent messages of device {DeviceId} after a failed append failed; the sender is told to retry")]
+    private static partial void LogWindowReloadFailed(ILogger logger, Exception error, string deviceId);
 
     [LoggerMessage(EventId = 2002, Level = LogLevel.Warning, Message = "Writing the state of device {DeviceId} failed; it is retried at the next flush")]
     private static partial void LogStateWriteFailed(ILogger logger, Exception error, string deviceId);

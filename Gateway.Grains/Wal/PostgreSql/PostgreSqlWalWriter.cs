@@ -178,11 +178,47 @@ internal sealed partial class PostgreSqlWalWriter : IAsyncDisposable
             await counts.ReadAsync(new BatchResults(reader)).ConfigureAwait(false);
         }
 
-        await transaction.CommitAsync().ConfigureAwait(false);
+        await CommitAsync(connection, transaction, synchronous).ConfigureAwait(false);
         counts.Complete();
         // Replaced whole, so a reader never sees half of one commit's totals and half of another's.
         Volatile.Write(ref _totals, new StrongBox<WalCounts>(await counts.Task.ConfigureAwait(false)));
         return synchronous;
+    }
+
+    // A synchronous commit waits for the synchronous standby. When that wait is cancelled (the connection string's
+    // Command Timeout makes Npgsql cancel it, as does pg_cancel_backend), PostgreSQL keeps the commit on the primary
+    // alone and still answers success, with a WARNING: "canceling wait for synchronous replication". A commit that
+    // warns is therefore not durable as promised, and nothing of it may be acknowledged. The text is localized, so
+    // any warning during a synchronous commit counts; a false alarm costs a retransmission, never a message.
+    private static async Task CommitAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, bool synchronous)
+    {
+        string? warning = null;
+        void Watch(object sender, NpgsqlNoticeEventArgs args)
+        {
+            if (args.Notice.InvariantSeverity == "WARNING")
+            {
+                warning ??= args.Notice.MessageText;
+            }
+        }
+
+        if (synchronous)
+        {
+            connection.Notice += Watch;
+        }
+
+        try
+        {
+            await transaction.CommitAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            connection.Notice -= Watch;
+        }
+
+        if (warning is not null)
+        {
+            throw new WalCommitNotConfirmedException(warning);
+        }
     }
 
     private void Committed(List<PostgreSqlWalOperation> batch, HashSet<PartitionKey> woken, TimeSpan duration, bool synced)

@@ -18,15 +18,7 @@ public sealed class MultiProcessClusterTests(PostgreSqlServer server, ITestOutpu
         var connectionString = await server.CreateDatabaseAsync("processes");
         var clusterId = "gw-" + Guid.NewGuid().ToString("N")[..8];
         using var folders = new TempDirectory();
-        var settings = new Dictionary<string, string>
-        {
-            ["Gateway:Cluster:Mode"] = "PostgreSql",
-            ["Gateway:Cluster:ConnectionString"] = connectionString,
-            ["Gateway:Orleans:AdvertisedAddress"] = "127.0.0.1",
-            ["Gateway:Orleans:ClusterId"] = clusterId,
-            ["Gateway:Orleans:ServiceId"] = clusterId,
-            ["Gateway:Delivery:ReminderPeriod"] = "00:01:00",
-        };
+        var settings = GatewayProcess.ClusterSettings(connectionString, clusterId);
         var nodes = await Task.WhenAll(Enumerable.Range(0, 3).Select(node =>
             // Three silos starting at once on a loaded two-core machine: give them time to join.
             GatewayProcess.StartAsync(Directory.CreateDirectory(folders.Combine($"node-{node}")).FullName, settings, readyTimeout: TimeSpan.FromMinutes(3))));

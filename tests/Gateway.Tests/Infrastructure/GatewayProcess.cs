@@ -30,6 +30,20 @@ public sealed class GatewayProcess : IAsyncDisposable
 
     public string DataPath { get; }
 
+    /// <summary>
+    /// The settings of one node of a cluster on PostgreSQL: on loopback, with a partition reminder of a minute so a
+    /// test sees the failover path (membership), not the reminder backstop.
+    /// </summary>
+    public static Dictionary<string, string> ClusterSettings(string connectionString, string clusterId) => new()
+    {
+        ["Gateway:Cluster:Mode"] = "PostgreSql",
+        ["Gateway:Cluster:ConnectionString"] = connectionString,
+        ["Gateway:Orleans:AdvertisedAddress"] = "127.0.0.1",
+        ["Gateway:Orleans:ClusterId"] = clusterId,
+        ["Gateway:Orleans:ServiceId"] = clusterId,
+        ["Gateway:Delivery:ReminderPeriod"] = "00:01:00",
+    };
+
     /// <summary>The gateway's process id.</summary>
     public int ProcessId => _process.Id;
 
