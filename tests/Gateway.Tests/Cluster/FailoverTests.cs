@@ -159,7 +159,15 @@ public sealed class FailoverTests(ITestOutputHelper output)
         for (var attempt = 0; attempt < 2; attempt++)
         {
             var refused = await client.PublishAsync(topic, """{"n":2}""", userProperties: ("message-id", "2"));
-            Assert.NotEqual(MqttClientPublishReasonCode.Success, refused.ReasonCode);
+            Assert.Equal(MqttClientPublishReasonCode.UnspecifiedError, refused.ReasonCode);
+            Assert.Contains("retry later", refused.ReasonString, StringComparison.Ordinal);
+        }
+
+        // Over HTTP the same refusal is a 503 that says when to try again.
+        using (var posted = await gateway.Http.PostAsync("/v1/devices/lonely-http/telemetry", new StringContent("""{"n":1}""", System.Text.Encoding.UTF8, "application/json")))
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, posted.StatusCode);
+            Assert.NotNull(posted.Headers.RetryAfter);
         }
 
         await Eventually.TrueAsync(async () =>
