@@ -20,14 +20,12 @@ source "$repo/benchmarks/lib.sh"
 as_postgres() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 [ "$(id -u)" = 0 ] && chown postgres "$work"
 
-# Every server this script started, found again at exit from their data folders.
+# Every server this script started, found again at exit by its folder.
 stop_everything() {
     for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
-    # Patroni under runuser, and the servers Patroni daemonized, are no children of this script's jobs.
+    # Patroni under runuser, and the servers Patroni daemonized, are no children of this script's jobs: every one of
+    # them, and the single server, has this run's folder on its command line.
     pkill -9 -f "$work/" 2>/dev/null || true
-    for pidfile in "$work"/*/data/postmaster.pid "$work"/single/postmaster.pid; do
-        [ -f "$pidfile" ] && kill -9 "$(head -1 "$pidfile")" 2>/dev/null || true
-    done
     wait 2>/dev/null || true
     rm -rf "$work"
 }

@@ -148,7 +148,7 @@ public sealed partial class SqliteWalStore : IOpenableWalStore
     {
         var leaseReader = _leaseReader ?? throw new InvalidOperationException("The WAL store is not open.");
         // To the millisecond, as the ack or failure will record it.
-        var leasedAt = FromMilliseconds(_time.GetUtcNow().ToUnixTimeMilliseconds());
+        var leasedAt = DateTimeOffset.FromUnixTimeMilliseconds(_time.GetUtcNow().ToUnixTimeMilliseconds());
         var records = _leased.Lease(partition, maxRecords, limit => leaseReader.ReadEnqueued(partition, limit, leaseholder, leasedAt));
         Interlocked.Add(ref _enqueuedRecords, -records.Count);
         Interlocked.Add(ref _inFlightRecords, records.Count);
@@ -379,8 +379,6 @@ public sealed partial class SqliteWalStore : IOpenableWalStore
         ArgumentNullException.ThrowIfNull(entry);
         return Writer.Submit(new WalCall<int>((commands, _) => commands.RecordDevice(entry)));
     }
-
-    private static DateTimeOffset FromMilliseconds(long milliseconds) => DateTimeOffset.FromUnixTimeMilliseconds(milliseconds);
 
     // The literal state in each WHERE clause lets SQLite pick that state's partial index.
     private static long CountRecords(SqliteTransaction transaction, DeliveryState state)

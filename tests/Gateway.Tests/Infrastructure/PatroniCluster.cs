@@ -41,8 +41,8 @@ public sealed class PatroniCluster : IAsyncDisposable
     /// The gateway's connection string: every node, and Npgsql picks the one that takes writes. A host found down or
     /// read-only is tried again after a second (Host Recheck Seconds), so a promoted standby is found at once.
     /// </summary>
-    public string ConnectionString(int commandTimeoutSeconds = 30) =>
-        $"Host={string.Join(',', _nodes.Select(node => $"127.0.0.1:{node.PostgresPort}"))};Username={SystemUser};Database={Database};" +
+    public string ConnectionString(int commandTimeoutSeconds = 30, string database = Database) =>
+        $"Host={string.Join(',', _nodes.Select(node => $"127.0.0.1:{node.PostgresPort}"))};Username={SystemUser};Database={database};" +
         $"Target Session Attributes=read-write;Host Recheck Seconds=1;Command Timeout={commandTimeoutSeconds};Pooling=true";
 
     /// <summary>Starts etcd and the nodes, waits for a leader and a synchronous standby, and creates the gateway's database.</summary>
@@ -71,7 +71,7 @@ public sealed class PatroniCluster : IAsyncDisposable
             }
 
             await cluster.WaitForSynchronousStandbyAsync(TimeSpan.FromSeconds(90));
-            await using var connection = new NpgsqlConnection(cluster.ConnectionString().Replace($"Database={Database}", "Database=postgres", StringComparison.Ordinal));
+            await using var connection = new NpgsqlConnection(cluster.ConnectionString(database: "postgres"));
             await connection.OpenAsync();
             await using var create = new NpgsqlCommand($"CREATE DATABASE {Database}", connection);
             await create.ExecuteNonQueryAsync();
