@@ -15,6 +15,7 @@ internal sealed class SqliteWalCommands : IDisposable
     private SqliteTransaction? _transaction;
     private readonly SqliteCommand _insertMessage;
     private readonly SqliteCommand _insertDelivery;
+    private readonly SqliteCommand _selectLeftoverDeliveries;
     private readonly SqliteCommand _deviceLastSequence;
     private readonly SqliteCommand _deviceActivity;
     private readonly SqliteCommand _foldDevice;
@@ -30,13 +31,20 @@ internal sealed class SqliteWalCommands : IDisposable
     {
         _connection = connection;
         _insertMessage = Create(connection, """
-            INSERT INTO wal_message (message_id, device_id, device_sequence, device_message_id, received_at, content_type, payload, trace_parent, topic)
-            VALUES ($message_id, $device_id, $device_sequence, $device_message_id, $received_at, $content_type, $payload, $trace_parent, $topic)
-            """, "$message_id", "$device_id", "$device_sequence", "$device_message_id", "$received_at", "$content_type", "$payload", "$trace_parent", "$topic");
+            INSERT INTO wal_message (message_id, device_id, device_sequence, device_message_id, received_at, content_type, payload, trace_parent, topic, routes)
+            VALUES ($message_id, $device_id, $device_sequence, $device_message_id, $received_at, $content_type, $payload, $trace_parent, $topic, $routes)
+            """, "$message_id", "$device_id", "$device_sequence", "$device_message_id", "$received_at", "$content_type", "$payload", "$trace_parent", "$topic", "$routes");
+        // Rows follow from their message (UnwrittenDeliveries): writing one that exists already changes nothing.
         _insertDelivery = Create(connection, """
             INSERT INTO wal_delivery (id, message_seq, sink, partition, state, attempts, updated_at)
             VALUES ($id, $message_seq, $sink, $partition, 0, 0, $now)
+            ON CONFLICT (id) DO NOTHING
             """, "$id", "$message_seq", "$sink", "$partition", "$now");
+        _selectLeftoverDeliveries = Create(connection, $"""
+            SELECT seq, routes FROM wal_message
+            WHERE seq > coalesce((SELECT max(id) FROM wal_delivery), -1) / {DeliveryIds.PerMessage} AND routes <> ''
+            ORDER BY seq
+            """);
         // A device's row covers its messages up to last_sequence; the messages above it are still in wal_message
         // (see FoldDevice), so an append writes no device row.
         _deviceLastSequence = Create(connection, "SELECT last_sequence FROM wal_device WHERE device_id = $device_id", "$device_id");
@@ -118,6 +126,7 @@ internal sealed class SqliteWalCommands : IDisposable
         p[6].Value = message.PayloadArray();
         p[7].Value = (object?)message.TraceParent ?? DBNull.Value;
         p[8].Value = message.Topic;
+        p[9].Value = UnwrittenDeliveries.Format(message.Routes);
         _insertMessage.ExecuteNonQuery();
 
         // The rowid is the WAL order; reading it from the connection costs no result set (RETURNING would).
@@ -134,6 +143,35 @@ internal sealed class SqliteWalCommands : IDisposable
         p[3].Value = route.Partition;
         p[4].Value = nowMs;
         _insertDelivery.ExecuteNonQuery();
+    }
+
+    /// <summary>
+    /// Writes the delivery rows of the messages an earlier process stored and did not write rows for (it died before the
+    /// commit that would have, see <see cref="UnwrittenDeliveries"/>); returns how many rows.
+    /// </summary>
+    public int WriteLeftoverDeliveries(long nowMs)
+    {
+        var leftovers = new List<(long Seq, string Routes)>();
+        using (var reader = _selectLeftoverDeliveries.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                leftovers.Add((reader.GetInt64(0), reader.GetString(1)));
+            }
+        }
+
+        var written = 0;
+        foreach (var (seq, text) in leftovers)
+        {
+            var routes = UnwrittenDeliveries.Parse(text);
+            for (var route = 0; route < routes.Count; route++)
+            {
+                InsertDelivery(seq, route, routes[route], nowMs);
+                written++;
+            }
+        }
+
+        return written;
     }
 
     /// <returns>How many of the records were pending and are now Acked, and their payload bytes.</returns>

@@ -17,6 +17,12 @@ internal abstract class SqliteWalOperation
     public bool MustBeDurable { get; init; } = true;
 
     /// <summary>
+    /// Whether the caller needs every committed append's delivery rows written (<see cref="UnwrittenDeliveries"/>) by the
+    /// commit that holds this operation: a lease or a read of the delivery table.
+    /// </summary>
+    public bool WritesDeliveryRows { get; init; }
+
+    /// <summary>
     /// Whether the caller submitted from a task scheduler of its own (a grain's), so that its continuation is queued
     /// there whichever thread settles the operation. Set by the writer at submission.
     /// </summary>
@@ -42,6 +48,11 @@ internal abstract class SqliteWalOperation
     /// this off its own thread (see <see cref="SqliteWalWriter"/>).
     /// </summary>
     public abstract void Settle();
+
+    /// <summary>Runs on the writer thread once the commit that holds this operation has succeeded, before it is settled.</summary>
+    public virtual void Committed(UnwrittenDeliveries unwritten)
+    {
+    }
 
     /// <summary>Adds the partitions that have new work once this operation is committed.</summary>
     public virtual void AddWokenPartitions(HashSet<PartitionKey> partitions)

@@ -20,11 +20,14 @@ internal sealed class WalCall<T>(Func<SqliteWalCommands, long, T> run, Func<T, I
 }
 
 /// <summary>
-/// Appends a device's batch: messages and one delivery per route. The device's record (<see cref="WalDeviceRecord"/>)
-/// is read from its messages until they are deleted (<see cref="SqliteWalCommands"/>), so an append writes no device row.
+/// Appends a device's batch: its messages, each with its routes. The delivery rows follow in a later commit
+/// (<see cref="UnwrittenDeliveries"/>). The device's record (<see cref="WalDeviceRecord"/>) is read from its messages
+/// until they are deleted (<see cref="SqliteWalCommands"/>), so an append writes no device row either.
 /// </summary>
 internal sealed class AppendOperation(WalAppend append) : SqliteWalOperation<bool>
 {
+    private readonly List<(long Seq, IReadOnlyList<PartitionKey> Routes)> _stored = new(append.Messages.Count);
+
     public override void AddWokenPartitions(HashSet<PartitionKey> partitions)
     {
         foreach (var message in append.Messages)
@@ -36,14 +39,18 @@ internal sealed class AppendOperation(WalAppend append) : SqliteWalOperation<boo
         }
     }
 
+    public override void Committed(UnwrittenDeliveries unwritten) => unwritten.Add(_stored);
+
     protected override bool Run(SqliteWalCommands commands, long nowMs)
     {
+        // Run again when the writer retries the transaction with savepoints.
+        _stored.Clear();
         foreach (var message in append.Messages)
         {
             var seq = commands.InsertMessage(append.DeviceId, message);
-            for (var route = 0; route < message.Routes.Count; route++)
+            if (message.Routes.Count > 0)
             {
-                commands.InsertDelivery(seq, route, message.Routes[route], nowMs);
+                _stored.Add((seq, message.Routes));
             }
         }
 

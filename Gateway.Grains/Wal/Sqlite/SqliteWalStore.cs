@@ -61,6 +61,7 @@ public sealed partial class SqliteWalStore : IOpenableWalStore
         }
 
         SqliteSchemaMigrator.Apply(_database, typeof(SqliteWalStore).Assembly, "wal");
+        WriteLeftoverDeliveries();
 
         // Counted once here, then kept up to date by every committed operation, so metrics and backpressure never
         // scan the tables. Each state is counted on its own partial index (0.2 s per million records). The pending
@@ -88,6 +89,33 @@ public sealed partial class SqliteWalStore : IOpenableWalStore
 
         _pendingBytesCounted = Task.Run(() => AddPendingBytes(connection, snapshot));
     }
+
+    /// <summary>
+    /// The delivery rows an earlier process did not write before it ended (<see cref="UnwrittenDeliveries"/>), in one
+    /// synced commit before anything counts or leases.
+    /// </summary>
+    private void WriteLeftoverDeliveries()
+    {
+        using var connection = _database.Open();
+        using var commands = new SqliteWalCommands(connection);
+        using var transaction = connection.BeginTransaction(deferred: false);
+        commands.Enlist(transaction);
+        var written = commands.WriteLeftoverDeliveries(_time.GetUtcNow().ToUnixTimeMilliseconds());
+        transaction.Commit();
+        if (written > 0)
+        {
+            LogLeftoverDeliveries(_logger, written);
+        }
+    }
+
+    /// <summary>
+    /// Writes the delivery rows of committed appends that are not written yet (<see cref="UnwrittenDeliveries"/>), for a
+    /// lease or a read of the delivery table; completes at once when there are none.
+    /// </summary>
+    internal Task WriteDeliveryRowsAsync() =>
+        Writer.UnwrittenDeliveries == 0
+            ? Task.CompletedTask
+            : Writer.Submit(new WalCall<int>((_, _) => 0) { MustBeDurable = false, WritesDeliveryRows = true });
 
     /// <summary>Completes once the pending payload bytes found at <see cref="Open"/> are in the statistics.</summary>
     internal Task PendingBytesCounted => _pendingBytesCounted;
@@ -144,15 +172,18 @@ public sealed partial class SqliteWalStore : IOpenableWalStore
     }
 
     /// <inheritdoc />
-    public Task<IReadOnlyList<WalRecord>> LeaseAsync(PartitionKey partition, int maxRecords, long? leaseholder = null)
+    public async Task<IReadOnlyList<WalRecord>> LeaseAsync(PartitionKey partition, int maxRecords, long? leaseholder = null)
     {
         var leaseReader = _leaseReader ?? throw new InvalidOperationException("The WAL store is not open.");
+        // The lease reads the delivery rows: the appends committed before it must have theirs. Without ConfigureAwait, so
+        // the read runs back on the caller's scheduler, never on the writer thread that settles the commit.
+        await WriteDeliveryRowsAsync();
         // To the millisecond, as the ack or failure will record it.
         var leasedAt = DateTimeOffset.FromUnixTimeMilliseconds(_time.GetUtcNow().ToUnixTimeMilliseconds());
         var records = _leased.Lease(partition, maxRecords, limit => leaseReader.ReadEnqueued(partition, limit, leaseholder, leasedAt));
         Interlocked.Add(ref _enqueuedRecords, -records.Count);
         Interlocked.Add(ref _inFlightRecords, records.Count);
-        return Task.FromResult<IReadOnlyList<WalRecord>>(records);
+        return records;
     }
 
     /// <inheritdoc />
@@ -228,6 +259,7 @@ public sealed partial class SqliteWalStore : IOpenableWalStore
     /// <inheritdoc />
     public Task<IReadOnlyList<DeadLetter>> ListDeadAsync(DeadLetterFilter filter, long after, int limit)
     {
+        // Dead letters are written rows: a delivery becomes Dead by a failure, after a lease wrote its row.
         ArgumentNullException.ThrowIfNull(filter);
         using var connection = _database.Open();
         using var command = connection.CreateCommand();
@@ -301,8 +333,9 @@ public sealed partial class SqliteWalStore : IOpenableWalStore
     }
 
     /// <inheritdoc />
-    public Task<IReadOnlyList<PartitionKey>> GetPendingPartitionsAsync()
+    public async Task<IReadOnlyList<PartitionKey>> GetPendingPartitionsAsync()
     {
+        await WriteDeliveryRowsAsync().ConfigureAwait(false);
         using var connection = _database.Open();
         using var command = connection.CreateCommand();
         command.CommandText = SharedWalSql.PendingPartitions;
@@ -313,7 +346,7 @@ public sealed partial class SqliteWalStore : IOpenableWalStore
             partitions.Add(new PartitionKey(reader.GetString(0), reader.GetInt32(1)));
         }
 
-        return Task.FromResult<IReadOnlyList<PartitionKey>>(partitions);
+        return partitions;
     }
 
     /// <inheritdoc />
@@ -352,26 +385,43 @@ public sealed partial class SqliteWalStore : IOpenableWalStore
     private SqliteWalWriter Writer => _writer ?? throw new InvalidOperationException("The WAL store is not open.");
 
     /// <inheritdoc />
-    public Task<MessageLifecycle?> GetMessageLifecycleAsync(string messageId) =>
-        Task.FromResult(SqliteWalQueries.GetMessageLifecycle(_database, _leased, messageId));
+    public async Task<MessageLifecycle?> GetMessageLifecycleAsync(string messageId)
+    {
+        await WriteDeliveryRowsAsync().ConfigureAwait(false);
+        return SqliteWalQueries.GetMessageLifecycle(_database, _leased, messageId);
+    }
 
     /// <inheritdoc />
-    public Task<IReadOnlyList<PartitionDepth>> GetPartitionDepthsAsync(string sink) =>
-        Task.FromResult(SqliteWalQueries.GetPartitionDepths(_database, _leased, sink));
+    public async Task<IReadOnlyList<PartitionDepth>> GetPartitionDepthsAsync(string sink)
+    {
+        await WriteDeliveryRowsAsync().ConfigureAwait(false);
+        return SqliteWalQueries.GetPartitionDepths(_database, _leased, sink);
+    }
 
     /// <inheritdoc />
-    public Task<DeviceDeliveryCounts> GetDeviceDeliveryCountsAsync(string deviceId) =>
-        Task.FromResult(SqliteWalQueries.GetDeviceDeliveryCounts(_database, deviceId));
+    public async Task<DeviceDeliveryCounts> GetDeviceDeliveryCountsAsync(string deviceId)
+    {
+        await WriteDeliveryRowsAsync().ConfigureAwait(false);
+        return SqliteWalQueries.GetDeviceDeliveryCounts(_database, deviceId);
+    }
 
     /// <inheritdoc />
     public Task<IReadOnlyList<DeviceDirectoryEntry>> ListDevicesAsync(string? after, DateTimeOffset? seenSince, int limit) =>
         Task.FromResult(SqliteWalQueries.ListDevices(_database, after, seenSince, limit));
 
     /// <inheritdoc />
-    public Task<WalStorage> GetStorageAsync() => Task.FromResult(SqliteWalQueries.GetStorage(_database));
+    public async Task<WalStorage> GetStorageAsync()
+    {
+        await WriteDeliveryRowsAsync().ConfigureAwait(false);
+        return SqliteWalQueries.GetStorage(_database);
+    }
 
     /// <inheritdoc />
-    public Task<IReadOnlyList<SinkBacklog>> GetSinkBacklogsAsync() => Task.FromResult(SqliteWalQueries.GetSinkBacklogs(_database));
+    public async Task<IReadOnlyList<SinkBacklog>> GetSinkBacklogsAsync()
+    {
+        await WriteDeliveryRowsAsync().ConfigureAwait(false);
+        return SqliteWalQueries.GetSinkBacklogs(_database);
+    }
 
     /// <inheritdoc />
     public Task RecordDeviceAsync(DeviceDirectoryEntry entry)
@@ -403,6 +453,9 @@ public sealed partial class SqliteWalStore : IOpenableWalStore
             """;
         return (long)sum.ExecuteScalar()!;
     }
+
+    [LoggerMessage(EventId = 1005, Level = LogLevel.Information, Message = "Wrote {Count} delivery rows of messages stored before the last stop")]
+    private static partial void LogLeftoverDeliveries(ILogger logger, int count);
 
     [LoggerMessage(EventId = 1003, Level = LogLevel.Warning, Message = "Summing the pending payload bytes at start failed; the WAL byte count and its high-water mark see only what changed since the start")]
     private static partial void LogPendingBytesFailed(ILogger logger, Exception error);

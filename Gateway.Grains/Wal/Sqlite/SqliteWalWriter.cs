@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using Gateway.Partitions;
 using Gateway.Storage;
@@ -20,6 +21,7 @@ namespace Gateway.Wal.Sqlite;
 internal sealed partial class SqliteWalWriter : IDisposable
 {
     private const string OperationSavepoint = "op";
+    private const string RowsSavepoint = "rows";
     private const int MaxOperationsSettledOnWriter = 8;
 
     private readonly Channel<SqliteWalOperation> _queue =
@@ -39,6 +41,7 @@ internal sealed partial class SqliteWalWriter : IDisposable
     private readonly GatewayMetrics _metrics;
     private readonly ILogger _logger;
     private readonly Thread _thread;
+    private readonly UnwrittenDeliveries _unwritten = new();
     private long _transactions;
     private long _syncedTransactions;
     private long _operations;
@@ -72,6 +75,9 @@ internal sealed partial class SqliteWalWriter : IDisposable
 
     /// <summary>Operations committed since start.</summary>
     public long Operations => Interlocked.Read(ref _operations);
+
+    /// <summary>Deliveries of committed appends whose rows are not written yet (<see cref="Sqlite.UnwrittenDeliveries"/>).</summary>
+    public int UnwrittenDeliveries => _unwritten.Count;
 
     /// <summary>Queues <paramref name="operation"/>; its task completes after the commit that holds it.</summary>
     public Task<T> Submit<T>(SqliteWalOperation<T> operation)
@@ -114,6 +120,17 @@ internal sealed partial class SqliteWalWriter : IDisposable
             }
 
             var committed = Commit(batch);
+            if (committed)
+            {
+                foreach (var operation in batch)
+                {
+                    if (operation.Error is null)
+                    {
+                        operation.Committed(_unwritten);
+                    }
+                }
+            }
+
             var settled = new SettledCommit(batch.ToArray(), committed, this);
             if (SettlesOnWriter(batch))
             {
@@ -192,12 +209,14 @@ internal sealed partial class SqliteWalWriter : IDisposable
         var nowMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
         var started = Stopwatch.GetTimestamp();
         var sync = AnyMustBeDurable(batch);
+        var writeRows = WritesDeliveryRows(batch, sync);
+        int rowsWritten;
         try
         {
             SyncNextCommit(sync);
-            if (!TryCommit(batch, nowMs, isolateOperations: false))
+            if (!TryCommit(batch, nowMs, writeRows, isolateOperations: false, out rowsWritten))
             {
-                TryCommit(batch, nowMs, isolateOperations: true);
+                TryCommit(batch, nowMs, writeRows, isolateOperations: true, out rowsWritten);
             }
         }
         catch (Exception error)
@@ -212,6 +231,7 @@ internal sealed partial class SqliteWalWriter : IDisposable
             return false;
         }
 
+        _unwritten.Written(rowsWritten);
         var duration = Stopwatch.GetElapsedTime(started);
         Interlocked.Increment(ref _transactions);
         if (sync)
@@ -230,43 +250,112 @@ internal sealed partial class SqliteWalWriter : IDisposable
         return true;
     }
 
-    /// <returns>False when an operation failed without savepoints: the transaction was rolled back, nothing committed.</returns>
-    private bool TryCommit(List<SqliteWalOperation> batch, long nowMs, bool isolateOperations)
+    /// <summary>
+    /// Whether the commit of <paramref name="batch"/> writes the unwritten delivery rows: a commit that does not sync (its
+    /// pages become durable with the next synced one anyway, and the rows of many appends share them), one that an
+    /// operation asks to, or any once too many are waiting.
+    /// </summary>
+    private bool WritesDeliveryRows(List<SqliteWalOperation> batch, bool sync)
     {
+        var unwritten = _unwritten.Count;
+        if (unwritten == 0)
+        {
+            return false;
+        }
+
+        if (!sync || unwritten >= Sqlite.UnwrittenDeliveries.MaxUnwritten)
+        {
+            return true;
+        }
+
+        foreach (var operation in batch)
+        {
+            if (operation.WritesDeliveryRows)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <param name="rowsWritten">How many unwritten appends' delivery rows the transaction wrote.</param>
+    /// <returns>False when an operation failed without savepoints: the transaction was rolled back, nothing committed.</returns>
+    private bool TryCommit(List<SqliteWalOperation> batch, long nowMs, bool writeRows, bool isolateOperations, out int rowsWritten)
+    {
+        rowsWritten = 0;
         using var transaction = _connection.BeginTransaction(deferred: false);
         _commands.Enlist(transaction);
+        if (writeRows)
+        {
+            var rows = new StrongBox<int>();
+            if (!Run(transaction, RowsSavepoint, isolateOperations, (writer: this, nowMs, rows), static state => state.rows.Value = state.writer._unwritten.Write(state.writer._commands, state.nowMs), out var failed))
+            {
+                return false;
+            }
+
+            if (failed is null)
+            {
+                rowsWritten = rows.Value;
+            }
+            else
+            {
+                // The operations still commit; the rows are tried again with the next commit.
+                LogRowsFailed(_logger, failed);
+            }
+        }
+
         foreach (var operation in batch)
         {
             operation.Error = null;
-            if (isolateOperations)
+            if (!Run(transaction, OperationSavepoint, isolateOperations, (operation, _commands, nowMs), static state => state.operation.Execute(state._commands, state.nowMs), out var failed))
             {
-                transaction.Save(OperationSavepoint);
+                return false;
             }
 
-            try
-            {
-                operation.Execute(_commands, nowMs);
-                if (isolateOperations)
-                {
-                    transaction.Release(OperationSavepoint);
-                }
-            }
-            catch (Exception error) when (error is not SqliteException sqlite || !IsFatal(sqlite))
-            {
-                if (!isolateOperations)
-                {
-                    transaction.Rollback();
-                    return false;
-                }
-
-                transaction.Rollback(OperationSavepoint);
-                transaction.Release(OperationSavepoint);
-                operation.Error = error;
-            }
+            operation.Error = failed;
         }
 
         transaction.Commit();
         return true;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="work"/> in <paramref name="transaction"/>. Without isolation a failure rolls the whole
+    /// transaction back (returns false); with it, only the savepoint around the work, and <paramref name="failed"/> says
+    /// why. Errors of the database itself are thrown.
+    /// </summary>
+    private static bool Run<TState>(SqliteTransaction transaction, string savepoint, bool isolate, TState state, Action<TState> work, out Exception? failed)
+    {
+        failed = null;
+        if (isolate)
+        {
+            transaction.Save(savepoint);
+        }
+
+        try
+        {
+            work(state);
+            if (isolate)
+            {
+                transaction.Release(savepoint);
+            }
+
+            return true;
+        }
+        catch (Exception error) when (error is not SqliteException sqlite || !IsFatal(sqlite))
+        {
+            if (!isolate)
+            {
+                transaction.Rollback();
+                return false;
+            }
+
+            transaction.Rollback(savepoint);
+            transaction.Release(savepoint);
+            failed = error;
+            return true;
+        }
     }
 
     /// <summary>
@@ -348,6 +437,9 @@ internal sealed partial class SqliteWalWriter : IDisposable
 
     [LoggerMessage(EventId = 1001, Level = LogLevel.Error, Message = "WAL commit of {OperationCount} operations failed; none of them is durable")]
     private static partial void LogCommitFailed(ILogger logger, Exception error, int operationCount);
+
+    [LoggerMessage(EventId = 1004, Level = LogLevel.Error, Message = "Writing the delivery rows of committed appends failed; they are tried again with the next commit")]
+    private static partial void LogRowsFailed(ILogger logger, Exception error);
 
     [LoggerMessage(EventId = 1002, Level = LogLevel.Warning, Message = "Waking partitions after a WAL commit failed")]
     private static partial void LogWakeFailed(ILogger logger, Exception error);

@@ -7,6 +7,7 @@ using Gateway.Tests.Infrastructure;
 using Gateway.Wal;
 using Gateway.Wal.PostgreSql;
 using Gateway.Wal.Sqlite;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Gateway.Tests.Wal;
 
@@ -363,6 +364,96 @@ public sealed class SqliteWalLifecycleTests : WalLifecycleTests
     }
 
     [Fact]
+    public async Task An_append_commits_only_its_messages_and_their_delivery_rows_follow_in_a_commit_that_does_not_sync()
+    {
+        using var wal = new WalFixture();
+        var cloud = new PartitionKey("cloud", 0);
+        await wal.Store.AppendAsync(new WalAppend("a", [WalFixture.Message("a", 1, Partition, cloud), WalFixture.Message("a", 2, Partition, cloud)]));
+        var afterAppend = wal.Store.GetStatistics();
+
+        // The synced commit holds the messages and their routes, and no delivery row.
+        Assert.Equal(0, WalDatabase.Scalar(wal.Database.FilePath, "SELECT count(*) FROM wal_delivery"));
+        Assert.Equal("file/0 cloud/0", WalDatabase.Text(wal.Database.FilePath, "SELECT routes FROM wal_message WHERE device_sequence = 1"));
+        // What the store shows does not wait for the rows.
+        Assert.Equal(4, afterAppend.EnqueuedRecords);
+        Assert.Equal(DeliveryState.Enqueued, (await wal.Store.GetMessageLifecycleAsync("gw:a:1"))!.Deliveries.Single(delivery => delivery.Sink == "cloud").State);
+
+        // The admin read asked for the rows: one commit, not synced.
+        var afterRead = wal.Store.GetStatistics();
+        Assert.Equal(afterAppend.Transactions + 1, afterRead.Transactions);
+        Assert.Equal(afterAppend.SyncedTransactions, afterRead.SyncedTransactions);
+        Assert.Equal(4, WalDatabase.Scalar(wal.Database.FilePath, "SELECT count(*) FROM wal_delivery WHERE state = 0"));
+        Assert.Equal([1, 2], (await wal.Store.LeaseAsync(cloud, 10)).Select(record => record.Sequence));
+    }
+
+    [Fact]
+    public async Task The_first_lease_after_an_append_writes_its_rows_and_sees_its_records()
+    {
+        using var wal = new WalFixture();
+        await wal.Store.AppendAsync(WalFixture.Append("a", 1, 3, Partition));
+
+        var leased = await wal.Store.LeaseAsync(Partition, 10);
+
+        Assert.Equal([1, 2, 3], leased.Select(record => record.Sequence));
+        Assert.Equal(3, WalDatabase.Scalar(wal.Database.FilePath, "SELECT count(*) FROM wal_delivery"));
+    }
+
+    [Fact]
+    public async Task Delivery_rows_a_crash_left_unwritten_are_written_when_the_wal_opens_and_delivered_in_order()
+    {
+        using var wal = new WalFixture();
+        var cloud = new PartitionKey("cloud", 2);
+        await wal.Store.AppendAsync(WalFixture.Append("a", 1, 2, Partition));
+        await wal.Store.AckAsync(await wal.Store.LeaseAsync(Partition, 10));
+        await wal.Store.AppendAsync(new WalAppend("a", [WalFixture.Message("a", 3, Partition, cloud), WalFixture.Message("a", 4, Partition)]));
+        await wal.Store.AppendAsync(new WalAppend("b", [WalFixture.Message("b", 1, cloud)]));
+        Assert.Equal(2, WalDatabase.Scalar(wal.Database.FilePath, "SELECT count(*) FROM wal_delivery"));
+
+        // The files as a power cut would leave them now: every append synced, the newest appends' rows never written.
+        using var crashed = new TempDirectory();
+        foreach (var file in Directory.GetFiles(wal.Database.DataPath, SqliteDatabase.FileName + "*"))
+        {
+            File.Copy(file, Path.Combine(crashed.Path, Path.GetFileName(file)));
+        }
+
+        var database = new SqliteDatabase(crashed.Path);
+        using (var reopened = OpenStore(database))
+        {
+            Assert.Equal(6, WalDatabase.Scalar(database.FilePath, "SELECT count(*) FROM wal_delivery"));
+            Assert.Equal(4, reopened.GetStatistics().EnqueuedRecords);
+            Assert.Equal(2, reopened.GetStatistics().AckedRecords);
+            Assert.Equal([3, 4], (await reopened.LeaseAsync(Partition, 10)).Select(record => record.Sequence));
+            Assert.Equal(["gw:a:3", "gw:b:1"], (await reopened.LeaseAsync(cloud, 10)).Select(record => record.MessageId));
+        }
+
+        // A second start finds nothing left to write.
+        using (OpenStore(database))
+        {
+            Assert.Equal(6, WalDatabase.Scalar(database.FilePath, "SELECT count(*) FROM wal_delivery"));
+        }
+    }
+
+    [Fact]
+    public async Task Past_the_limit_of_unwritten_rows_even_a_synced_commit_writes_them()
+    {
+        using var wal = new WalFixture();
+        await wal.Store.AppendAsync(WalFixture.Append("a", 1, UnwrittenDeliveries.MaxUnwritten, Partition));
+        Assert.Equal(0, WalDatabase.Scalar(wal.Database.FilePath, "SELECT count(*) FROM wal_delivery"));
+
+        await wal.Store.AppendAsync(WalFixture.Append("b", 1, 1, Partition));
+
+        Assert.Equal(UnwrittenDeliveries.MaxUnwritten, WalDatabase.Scalar(wal.Database.FilePath, "SELECT count(*) FROM wal_delivery"));
+    }
+
+    private static SqliteWalStore OpenStore(SqliteDatabase database)
+    {
+        var store = new SqliteWalStore(database, Microsoft.Extensions.Options.Options.Create(new WalOptions()), TimeProvider.System,
+            new WalFixture.RecordingListener(), WalFixture.NewMetrics(), NullLogger<SqliteWalStore>.Instance);
+        store.Open();
+        return store;
+    }
+
+    [Fact]
     public async Task Deleting_a_devices_messages_folds_them_into_its_row_once_and_exactly()
     {
         using var wal = new WalFixture();
@@ -422,6 +513,7 @@ public sealed class SqliteWalLifecycleTests : WalLifecycleTests
         var arriving = WalFixture.Append("b", 1, 1, partition);
         await wal.Store.AppendAsync(arriving);
         await wal.Store.PendingBytesCounted;
+        await wal.Store.WriteDeliveryRowsAsync();
 
         var expected = before - delivered.Sum(record => record.Payload.Length) + arriving.Messages.Sum(message => message.Payload.Length);
         Assert.Equal(expected, wal.Store.GetStatistics().PendingBytes);
@@ -504,12 +596,13 @@ public sealed class SqliteWalLifecycleTests : WalLifecycleTests
                     (1, 1, 'file', 0, 2, 0, 0), (2, 1, 'cloud', 0, 3, 1, 0), (3, 2, 'file', 0, 0, 0, 0), (4, 2, 'cloud', 0, 0, 1, 0);
                 INSERT INTO wal_delivery_event (delivery_id, at, from_state, to_state, attempts, error) VALUES (2, 5, 1, 3, 1, 'HTTP 400'), (4, 6, 1, 0, 1, 'HTTP 503');
                 CREATE INDEX ix_wal_delivery_message ON wal_delivery (message_seq);
+                ALTER TABLE wal_message DROP COLUMN routes;
                 UPDATE gateway_schema SET version = 7 WHERE component = 'wal';
                 """;
             command.ExecuteNonQuery();
         }
 
-        Assert.Equal(1, SqliteSchemaMigrator.Apply(database, typeof(SqliteWalStore).Assembly, "wal"));
+        Assert.Equal(2, SqliteSchemaMigrator.Apply(database, typeof(SqliteWalStore).Assembly, "wal"));
 
         Assert.Equal("256 file, 257 cloud, 512 file, 513 cloud", WalDatabase.Text(database.FilePath,
             "SELECT group_concat(id || ' ' || sink, ', ') FROM (SELECT id, sink FROM wal_delivery ORDER BY id)"));
@@ -525,10 +618,10 @@ public sealed class SqliteWalLifecycleTests : WalLifecycleTests
         var database = new SqliteDatabase(directory.Path);
 
         // 0001-wal, 0002-probe, 0003-device-activity, 0004-history, 0005-partition-leaseholder, 0006-lean-history,
-        // 0007-lease-without-write, 0008-delivery-ids-by-message.
-        Assert.Equal(8, SqliteSchemaMigrator.Apply(database, typeof(SqliteWalStore).Assembly, "wal"));
+        // 0007-lease-without-write, 0008-delivery-ids-by-message, 0009-delivery-rows-later.
+        Assert.Equal(9, SqliteSchemaMigrator.Apply(database, typeof(SqliteWalStore).Assembly, "wal"));
         Assert.Equal(0, SqliteSchemaMigrator.Apply(database, typeof(SqliteWalStore).Assembly, "wal"));
-        Assert.Equal(8, WalDatabase.Scalar(database.FilePath, "SELECT version FROM gateway_schema WHERE component = 'wal'"));
+        Assert.Equal(9, WalDatabase.Scalar(database.FilePath, "SELECT version FROM gateway_schema WHERE component = 'wal'"));
         Assert.Equal("wal", WalDatabase.Text(database.FilePath, "PRAGMA journal_mode"));
     }
 }

@@ -37,7 +37,19 @@ public sealed class SqliteWalUnderTest(WalOptions? options = null) : IWalUnderTe
 
     public void Reopen() => _fixture.Reopen();
 
-    public long Scalar(string sql) => WalDatabase.Scalar(_fixture.Database.FilePath, sql);
+    /// <summary>
+    /// Runs <paramref name="sql"/>; one that reads the delivery table runs once the rows of every committed append are
+    /// written (see UnwrittenDeliveries), as the store's own reads of it do.
+    /// </summary>
+    public long Scalar(string sql)
+    {
+        if (sql.Contains("wal_delivery", StringComparison.Ordinal))
+        {
+            _fixture.Store.WriteDeliveryRowsAsync().GetAwaiter().GetResult();
+        }
+
+        return WalDatabase.Scalar(_fixture.Database.FilePath, sql);
+    }
 
     public void Dispose() => _fixture.Dispose();
 }
