@@ -210,13 +210,13 @@ internal sealed partial class SqliteWalWriter : IDisposable
         var started = Stopwatch.GetTimestamp();
         var sync = AnyMustBeDurable(batch);
         var writeRows = WritesDeliveryRows(batch, sync);
-        int rowsWritten;
+        int messagesWritten;
         try
         {
             SyncNextCommit(sync);
-            if (!TryCommit(batch, nowMs, writeRows, isolateOperations: false, out rowsWritten))
+            if (!TryCommit(batch, nowMs, writeRows, isolateOperations: false, out messagesWritten))
             {
-                TryCommit(batch, nowMs, writeRows, isolateOperations: true, out rowsWritten);
+                TryCommit(batch, nowMs, writeRows, isolateOperations: true, out messagesWritten);
             }
         }
         catch (Exception error)
@@ -231,7 +231,7 @@ internal sealed partial class SqliteWalWriter : IDisposable
             return false;
         }
 
-        _unwritten.Written(rowsWritten);
+        _unwritten.Written(messagesWritten);
         var duration = Stopwatch.GetElapsedTime(started);
         Interlocked.Increment(ref _transactions);
         if (sync)
@@ -279,24 +279,24 @@ internal sealed partial class SqliteWalWriter : IDisposable
         return false;
     }
 
-    /// <param name="rowsWritten">How many unwritten appends' delivery rows the transaction wrote.</param>
+    /// <param name="messagesWritten">Of <see cref="Sqlite.UnwrittenDeliveries"/>, how many messages' rows the transaction wrote.</param>
     /// <returns>False when an operation failed without savepoints: the transaction was rolled back, nothing committed.</returns>
-    private bool TryCommit(List<SqliteWalOperation> batch, long nowMs, bool writeRows, bool isolateOperations, out int rowsWritten)
+    private bool TryCommit(List<SqliteWalOperation> batch, long nowMs, bool writeRows, bool isolateOperations, out int messagesWritten)
     {
-        rowsWritten = 0;
+        messagesWritten = 0;
         using var transaction = _connection.BeginTransaction(deferred: false);
         _commands.Enlist(transaction);
         if (writeRows)
         {
-            var rows = new StrongBox<int>();
-            if (!Run(transaction, RowsSavepoint, isolateOperations, (writer: this, nowMs, rows), static state => state.rows.Value = state.writer._unwritten.Write(state.writer._commands, state.nowMs), out var failed))
+            var messages = new StrongBox<int>();
+            if (!Run(transaction, RowsSavepoint, isolateOperations, (writer: this, nowMs, messages), static state => state.messages.Value = state.writer._unwritten.Write(state.writer._commands, state.nowMs), out var failed))
             {
                 return false;
             }
 
             if (failed is null)
             {
-                rowsWritten = rows.Value;
+                messagesWritten = messages.Value;
             }
             else
             {

@@ -41,7 +41,7 @@ internal sealed class UnwrittenDeliveries
     }
 
     /// <summary>
-    /// Writes every entry's rows in the writer's current transaction (writer thread); returns how many entries, for
+    /// Writes every entry's rows in the writer's current transaction (writer thread); returns how many messages, for
     /// <see cref="Written"/> once that transaction has committed.
     /// </summary>
     public int Write(SqliteWalCommands commands, long nowMs)
@@ -57,10 +57,10 @@ internal sealed class UnwrittenDeliveries
         return _entries.Count;
     }
 
-    /// <summary>The transaction that wrote the first <paramref name="entries"/> entries committed (writer thread).</summary>
-    public void Written(int entries)
+    /// <summary>The transaction that wrote the rows of the first <paramref name="messages"/> messages committed (writer thread).</summary>
+    public void Written(int messages)
     {
-        _entries.RemoveRange(0, entries);
+        _entries.RemoveRange(0, messages);
         Volatile.Write(ref _count, _entries.Sum(entry => entry.Routes.Count));
     }
 }
