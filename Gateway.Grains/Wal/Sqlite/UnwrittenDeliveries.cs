@@ -34,10 +34,16 @@ internal sealed class UnwrittenDeliveries
         routes.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(PartitionKey.Parse).ToArray();
 
     /// <summary>Takes in the messages of an append, once its commit has succeeded (writer thread).</summary>
-    public void Add(IReadOnlyList<(long Seq, IReadOnlyList<PartitionKey> Routes)> messages)
+    public void Add(List<(long Seq, IReadOnlyList<PartitionKey> Routes)> messages)
     {
-        _entries.AddRange(messages);
-        Volatile.Write(ref _count, _count + messages.Sum(message => message.Routes.Count));
+        var deliveries = _count;
+        foreach (var message in messages)
+        {
+            _entries.Add(message);
+            deliveries += message.Routes.Count;
+        }
+
+        Volatile.Write(ref _count, deliveries);
     }
 
     /// <summary>
@@ -61,6 +67,12 @@ internal sealed class UnwrittenDeliveries
     public void Written(int messages)
     {
         _entries.RemoveRange(0, messages);
-        Volatile.Write(ref _count, _entries.Sum(entry => entry.Routes.Count));
+        var deliveries = 0;
+        foreach (var entry in _entries)
+        {
+            deliveries += entry.Routes.Count;
+        }
+
+        Volatile.Write(ref _count, deliveries);
     }
 }
