@@ -137,8 +137,7 @@ public sealed partial class PartitionSender
 
         if (paused)
         {
-            State = PartitionSendState.Paused;
-            DueAt = null;
+            EnterPaused();
         }
         else if (State == PartitionSendState.Paused)
         {
@@ -182,8 +181,7 @@ public sealed partial class PartitionSender
 
             if (_paused)
             {
-                State = PartitionSendState.Paused;
-                DueAt = null;
+                EnterPaused();
             }
         }
     }
@@ -347,6 +345,13 @@ public sealed partial class PartitionSender
         }
 
         ScheduleSend(due);
+    }
+
+    /// <summary>Nothing is due while paused: a timer that still fires finds the state and does nothing.</summary>
+    private void EnterPaused()
+    {
+        State = PartitionSendState.Paused;
+        DueAt = null;
     }
 
     private void ScheduleSend(TimeSpan dueTime) => Schedule(PartitionSendState.Scheduled, dueTime);

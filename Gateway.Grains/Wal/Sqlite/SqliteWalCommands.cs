@@ -134,7 +134,7 @@ internal sealed class SqliteWalCommands : IDisposable
     }
 
     /// <param name="routeNumber">Which of the message's routes this is, from 0 (see <see cref="DeliveryIds"/>).</param>
-    public void InsertDelivery(long messageSeq, int routeNumber, PartitionKey route, long nowMs)
+    private void InsertDelivery(long messageSeq, int routeNumber, PartitionKey route, long nowMs)
     {
         var p = _insertDelivery.Parameters;
         p[0].Value = DeliveryIds.Of(messageSeq, routeNumber);
@@ -143,6 +143,17 @@ internal sealed class SqliteWalCommands : IDisposable
         p[3].Value = route.Partition;
         p[4].Value = nowMs;
         _insertDelivery.ExecuteNonQuery();
+    }
+
+    /// <summary>Writes the delivery rows of the message <paramref name="messageSeq"/>, one per route; returns how many.</summary>
+    public int InsertDeliveries(long messageSeq, IReadOnlyList<PartitionKey> routes, long nowMs)
+    {
+        for (var route = 0; route < routes.Count; route++)
+        {
+            InsertDelivery(messageSeq, route, routes[route], nowMs);
+        }
+
+        return routes.Count;
     }
 
     /// <summary>
@@ -161,14 +172,9 @@ internal sealed class SqliteWalCommands : IDisposable
         }
 
         var written = 0;
-        foreach (var (seq, text) in leftovers)
+        foreach (var (seq, routes) in leftovers)
         {
-            var routes = UnwrittenDeliveries.Parse(text);
-            for (var route = 0; route < routes.Count; route++)
-            {
-                InsertDelivery(seq, route, routes[route], nowMs);
-                written++;
-            }
+            written += InsertDeliveries(seq, UnwrittenDeliveries.Parse(routes), nowMs);
         }
 
         return written;

@@ -117,6 +117,13 @@ public sealed partial class SqliteWalStore : IOpenableWalStore
             ? Task.CompletedTask
             : Writer.Submit(new WalCall<int>((_, _) => 0) { MustBeDurable = false, WritesDeliveryRows = true });
 
+    /// <summary>Runs <paramref name="read"/> of the delivery table once every committed append's rows are written.</summary>
+    private async Task<T> ReadDeliveriesAsync<T>(Func<T> read)
+    {
+        await WriteDeliveryRowsAsync().ConfigureAwait(false);
+        return read();
+    }
+
     /// <summary>Completes once the pending payload bytes found at <see cref="Open"/> are in the statistics.</summary>
     internal Task PendingBytesCounted => _pendingBytesCounted;
 
@@ -333,9 +340,10 @@ public sealed partial class SqliteWalStore : IOpenableWalStore
     }
 
     /// <inheritdoc />
-    public async Task<IReadOnlyList<PartitionKey>> GetPendingPartitionsAsync()
+    public Task<IReadOnlyList<PartitionKey>> GetPendingPartitionsAsync() => ReadDeliveriesAsync(ReadPendingPartitions);
+
+    private IReadOnlyList<PartitionKey> ReadPendingPartitions()
     {
-        await WriteDeliveryRowsAsync().ConfigureAwait(false);
         using var connection = _database.Open();
         using var command = connection.CreateCommand();
         command.CommandText = SharedWalSql.PendingPartitions;
@@ -385,43 +393,26 @@ public sealed partial class SqliteWalStore : IOpenableWalStore
     private SqliteWalWriter Writer => _writer ?? throw new InvalidOperationException("The WAL store is not open.");
 
     /// <inheritdoc />
-    public async Task<MessageLifecycle?> GetMessageLifecycleAsync(string messageId)
-    {
-        await WriteDeliveryRowsAsync().ConfigureAwait(false);
-        return SqliteWalQueries.GetMessageLifecycle(_database, _leased, messageId);
-    }
+    public Task<MessageLifecycle?> GetMessageLifecycleAsync(string messageId) =>
+        ReadDeliveriesAsync(() => SqliteWalQueries.GetMessageLifecycle(_database, _leased, messageId));
 
     /// <inheritdoc />
-    public async Task<IReadOnlyList<PartitionDepth>> GetPartitionDepthsAsync(string sink)
-    {
-        await WriteDeliveryRowsAsync().ConfigureAwait(false);
-        return SqliteWalQueries.GetPartitionDepths(_database, _leased, sink);
-    }
+    public Task<IReadOnlyList<PartitionDepth>> GetPartitionDepthsAsync(string sink) =>
+        ReadDeliveriesAsync(() => SqliteWalQueries.GetPartitionDepths(_database, _leased, sink));
 
     /// <inheritdoc />
-    public async Task<DeviceDeliveryCounts> GetDeviceDeliveryCountsAsync(string deviceId)
-    {
-        await WriteDeliveryRowsAsync().ConfigureAwait(false);
-        return SqliteWalQueries.GetDeviceDeliveryCounts(_database, deviceId);
-    }
+    public Task<DeviceDeliveryCounts> GetDeviceDeliveryCountsAsync(string deviceId) =>
+        ReadDeliveriesAsync(() => SqliteWalQueries.GetDeviceDeliveryCounts(_database, deviceId));
 
     /// <inheritdoc />
     public Task<IReadOnlyList<DeviceDirectoryEntry>> ListDevicesAsync(string? after, DateTimeOffset? seenSince, int limit) =>
         Task.FromResult(SqliteWalQueries.ListDevices(_database, after, seenSince, limit));
 
     /// <inheritdoc />
-    public async Task<WalStorage> GetStorageAsync()
-    {
-        await WriteDeliveryRowsAsync().ConfigureAwait(false);
-        return SqliteWalQueries.GetStorage(_database);
-    }
+    public Task<WalStorage> GetStorageAsync() => ReadDeliveriesAsync(() => SqliteWalQueries.GetStorage(_database));
 
     /// <inheritdoc />
-    public async Task<IReadOnlyList<SinkBacklog>> GetSinkBacklogsAsync()
-    {
-        await WriteDeliveryRowsAsync().ConfigureAwait(false);
-        return SqliteWalQueries.GetSinkBacklogs(_database);
-    }
+    public Task<IReadOnlyList<SinkBacklog>> GetSinkBacklogsAsync() => ReadDeliveriesAsync(() => SqliteWalQueries.GetSinkBacklogs(_database));
 
     /// <inheritdoc />
     public Task RecordDeviceAsync(DeviceDirectoryEntry entry)

@@ -54,10 +54,7 @@ internal sealed class UnwrittenDeliveries
     {
         foreach (var (seq, routes) in _entries)
         {
-            for (var route = 0; route < routes.Count; route++)
-            {
-                commands.InsertDelivery(seq, route, routes[route], nowMs);
-            }
+            commands.InsertDeliveries(seq, routes, nowMs);
         }
 
         return _entries.Count;

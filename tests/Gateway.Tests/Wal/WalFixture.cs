@@ -73,9 +73,12 @@ public sealed class WalFixture : IDisposable
     /// <summary>A WAL's instruments on a meter factory of their own, so tests never see each other's counts.</summary>
     public static GatewayMetrics NewMetrics() => new(new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<IMeterFactory>());
 
-    private SqliteWalStore OpenStore()
+    private SqliteWalStore OpenStore() => OpenStore(Database, Options, Listener, Metrics);
+
+    /// <summary>Opens a store on <paramref name="database"/> (one the fixture did not create: a copy, an old layout).</summary>
+    public static SqliteWalStore OpenStore(SqliteDatabase database, WalOptions options, IWalCommitListener listener, GatewayMetrics metrics)
     {
-        var store = new SqliteWalStore(Database, Microsoft.Extensions.Options.Options.Create(Options), TimeProvider.System, Listener, Metrics, NullLogger<SqliteWalStore>.Instance);
+        var store = new SqliteWalStore(database, Microsoft.Extensions.Options.Options.Create(options), TimeProvider.System, listener, metrics, NullLogger<SqliteWalStore>.Instance);
         store.Open();
         return store;
     }

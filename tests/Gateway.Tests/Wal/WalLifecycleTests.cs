@@ -7,7 +7,6 @@ using Gateway.Tests.Infrastructure;
 using Gateway.Wal;
 using Gateway.Wal.PostgreSql;
 using Gateway.Wal.Sqlite;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Gateway.Tests.Wal;
 
@@ -445,13 +444,8 @@ public sealed class SqliteWalLifecycleTests : WalLifecycleTests
         Assert.Equal(UnwrittenDeliveries.MaxUnwritten, WalDatabase.Scalar(wal.Database.FilePath, "SELECT count(*) FROM wal_delivery"));
     }
 
-    private static SqliteWalStore OpenStore(SqliteDatabase database)
-    {
-        var store = new SqliteWalStore(database, Microsoft.Extensions.Options.Options.Create(new WalOptions()), TimeProvider.System,
-            new WalFixture.RecordingListener(), WalFixture.NewMetrics(), NullLogger<SqliteWalStore>.Instance);
-        store.Open();
-        return store;
-    }
+    private static SqliteWalStore OpenStore(SqliteDatabase database) =>
+        WalFixture.OpenStore(database, new WalOptions(), new WalFixture.RecordingListener(), WalFixture.NewMetrics());
 
     [Fact]
     public async Task Deleting_a_devices_messages_folds_them_into_its_row_once_and_exactly()
