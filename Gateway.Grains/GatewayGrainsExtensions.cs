@@ -1,5 +1,6 @@
 using Gateway.Cluster;
 using Gateway.Devices;
+using Gateway.Lanes;
 using Gateway.Partitions;
 using Gateway.Routing;
 using Gateway.Sinks;
@@ -56,6 +57,10 @@ public static class GatewayGrainsExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GatewayClusterOptions>, GatewayClusterOptionsValidator>());
         services.AddOptions<SinkListOptions>().BindConfiguration(GatewayOptions.Section).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SinkListOptions>, SinkListOptionsValidator>());
+        services.AddOptions<LaneListOptions>().BindConfiguration(GatewayOptions.Section).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<LaneListOptions>, LaneListOptionsValidator>());
+        services.TryAddSingleton(sp => LaneCatalog.FromOptions(sp.GetRequiredService<IOptions<LaneListOptions>>()));
+        services.TryAddSingleton<LaneActivity>();
 
         services.TryAddSingleton(TimeProvider.System);
         services.AddMetrics();

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Gateway.Lanes;
 using Gateway.Partitions;
 using Gateway.Routing;
 using Gateway.Storage;
@@ -14,8 +15,8 @@ namespace Gateway.Devices;
 
 /// <summary>
 /// One device: validates and normalizes its messages, drops retransmissions, gives each message the next
-/// per-device sequence and a stable message id, routes it to the device's partitions and appends it to
-/// the WAL. Calls run one at a time, so sequences follow arrival order.
+/// per-device sequence and a stable message id, routes it to the device's partitions and its lane, and appends
+/// it to the WAL. Calls run one at a time, so sequences follow arrival order.
 /// </summary>
 public sealed partial class DeviceGrain(
     [PersistentState("device", StorageNames.Gateway)] IPersistentState<DeviceState> state,
@@ -23,6 +24,8 @@ public sealed partial class DeviceGrain(
     IWalAdmin walAdmin,
     IngestPressure pressure,
     PartitionRouter router,
+    LaneCatalog lanes,
+    LaneActivity laneActivity,
     TailInterest tailInterest,
     GatewayMetrics metrics,
     IOptions<DeviceOptions> deviceOptions,
@@ -36,7 +39,7 @@ public sealed partial class DeviceGrain(
     private string _deviceId = "";
     private string _messageIdPrefix = "";
     private int _partition = -1;
-    private readonly Dictionary<string, IReadOnlyList<PartitionKey>> _routesByTopic = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, MessageRoute> _routesByTopic = new(StringComparer.Ordinal);
     private DuplicateWindow _duplicates = new(0, TimeSpan.Zero);
     private bool _duplicatesUncertain;
     private long _lastSequence;
@@ -132,7 +135,9 @@ public sealed partial class DeviceGrain(
             var sequence = ++_lastSequence;
             var messageId = string.Concat(_messageIdPrefix, sequence.ToString(CultureInfo.InvariantCulture));
             results[i] = new AcceptedMessage(messageId, sequence, Duplicate: false);
-            toStore.Add(new WalMessage(messageId, sequence, message.DeviceMessageId, now, contentTypes[i], message.Payload, message.TraceParent, message.Topic, RoutesFor(message.Topic)));
+            var route = RouteOf(message.Topic);
+            toStore.Add(new WalMessage(messageId, sequence, message.DeviceMessageId, now, contentTypes[i], message.Payload, message.TraceParent, message.Topic,
+                route.Partitions, route.Lane.Priority));
             if (message.DeviceMessageId is not null)
             {
                 // Remembered before the commit so a retransmission inside this same batch is dropped too.
@@ -239,10 +244,10 @@ public sealed partial class DeviceGrain(
             return AcceptResult.Refused(RefusalReason.EmptyBatch, "The batch holds no message.");
         }
 
-        var (pressureReason, pressureDetail) = pressure.Check();
-        if (pressureReason != RefusalReason.None)
+        var pressureRefusal = CheckPressure(messages);
+        if (pressureRefusal is not null)
         {
-            return AcceptResult.Refused(pressureReason, pressureDetail!) with { RetryAfter = pressure.RetryAfter };
+            return pressureRefusal;
         }
 
         contentTypes = new string[messages.Count];
@@ -256,7 +261,7 @@ public sealed partial class DeviceGrain(
             }
 
             contentTypes[i] = contentType;
-            if (RoutesFor(messages[i].Topic).Count == 0)
+            if (RouteOf(messages[i].Topic).Partitions.Count == 0)
             {
                 var where = messages.Count == 1 ? "" : $"Message {i}: ";
                 return AcceptResult.Refused(RefusalReason.NoRoute, $"{where}No sink takes topic '{messages[i].Topic}' from this device.");
@@ -266,20 +271,47 @@ public sealed partial class DeviceGrain(
         return null;
     }
 
-    private IReadOnlyList<PartitionKey> RoutesFor(string topic)
+    // The batch is refused whole when the gateway, or the lane of any of its messages, is full: a batch is stored or not.
+    private AcceptResult? CheckPressure(IReadOnlyList<IncomingMessage> messages)
     {
-        if (!_routesByTopic.TryGetValue(topic, out var routes))
+        Lane? checkedLane = null;
+        foreach (var message in messages)
         {
-            routes = router.RoutesFor(_deviceId, topic);
-            // A device publishes to a handful of topics; the bound keeps a misbehaving one from growing the cache.
-            if (_routesByTopic.Count < MaxCachedTopics)
+            var lane = RouteOf(message.Topic).Lane;
+            if (ReferenceEquals(lane, checkedLane))
             {
-                _routesByTopic[topic] = routes;
+                continue;
+            }
+
+            checkedLane = lane;
+            var (reason, detail) = pressure.Check(lane);
+            if (reason != RefusalReason.None)
+            {
+                laneActivity.Refused(lane, messages.Count);
+                return AcceptResult.Refused(reason, detail!) with { RetryAfter = pressure.RetryAfter };
             }
         }
 
-        return routes;
+        return null;
     }
+
+    private MessageRoute RouteOf(string topic)
+    {
+        if (!_routesByTopic.TryGetValue(topic, out var route))
+        {
+            route = new MessageRoute(router.RoutesFor(_deviceId, topic), lanes.LaneOf(_deviceId, topic));
+            // A device publishes to a handful of topics; the bound keeps a misbehaving one from growing the cache.
+            if (_routesByTopic.Count < MaxCachedTopics)
+            {
+                _routesByTopic[topic] = route;
+            }
+        }
+
+        return route;
+    }
+
+    /// <summary>Where a device's messages on one topic go: the partitions (one per sink) and the lane.</summary>
+    private sealed record MessageRoute(IReadOnlyList<PartitionKey> Partitions, Lane Lane);
 
     private AcceptResult Refuse(AcceptResult refusal, Activity? activity)
     {

@@ -1,3 +1,4 @@
+using Gateway.Lanes;
 using Gateway.Sinks;
 using Gateway.Telemetry;
 using Gateway.Wal;
@@ -15,6 +16,7 @@ public sealed partial class PartitionGrain(
     IDeliveryLog wal,
     SinkCatalog sinks,
     BackingOffPartitions backingOff,
+    LaneCatalog lanes,
     GatewayMetrics metrics,
     IOptions<DeliveryOptions> deliveryOptions,
     TimeProvider time,
@@ -55,7 +57,8 @@ public sealed partial class PartitionGrain(
         }
 
         _sender = new PartitionSender(_key, sink, sinks.CircuitOf(_key.Sink), wal, this, _leaseholder, paused, _options,
-            new RetryBackoff(_options.BackoffBase, _options.BackoffCap, Random.Shared), backingOff, metrics, time, logger);
+            new RetryBackoff(_options.BackoffBase, _options.BackoffCap, Random.Shared), backingOff,
+            LaneGate.For(lanes, wal, _key, _options.PartitionCount, time), metrics, time, logger);
         _sender.Start();
     }
 

@@ -1,3 +1,4 @@
+using Gateway.Lanes;
 using Gateway.Sinks;
 using Gateway.Telemetry;
 using Gateway.Wal;
@@ -6,8 +7,9 @@ using Microsoft.Extensions.Logging;
 namespace Gateway.Partitions;
 
 /// <summary>
-/// One partition's send loop as an explicit state machine (<see cref="PartitionSendState"/>): it leases the oldest
-/// records, sends them as one batch, and acks them, strictly in WAL order. A failed batch is retried (exponential
+/// One partition's send loop as an explicit state machine (<see cref="PartitionSendState"/>): it leases the next
+/// records (the highest lane first, each lane in WAL order), sends them as one batch, and acks them; while another
+/// partition of the sink has a higher lane to send, its <see cref="LaneGate"/> holds it back. A failed batch is retried (exponential
 /// backoff with jitter) before anything behind it, so a device's records never overtake each other; an open circuit
 /// is waited out without leasing; a paused sink leases nothing. Every event (a wake, the timer, the circuit closing, a
 /// pause or resume) is one method, and each decides the next state from the current one alone, so an event that
@@ -28,9 +30,13 @@ public sealed partial class PartitionSender
     private readonly DeliveryOptions _options;
     private readonly RetryBackoff _backoff;
     private readonly BackingOffPartitions _backingOff;
+    private readonly LaneGate _laneGate;
     private readonly GatewayMetrics _metrics;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+
+    /// <summary>How soon a partition held back by its <see cref="LaneGate"/> looks again.</summary>
+    public static readonly TimeSpan HeldBackRecheck = TimeSpan.FromMilliseconds(250);
 
     private bool _paused;
     private bool _wokenWhileSending;
@@ -54,6 +60,7 @@ public sealed partial class PartitionSender
         DeliveryOptions options,
         RetryBackoff backoff,
         BackingOffPartitions backingOff,
+        LaneGate laneGate,
         GatewayMetrics metrics,
         TimeProvider time,
         ILogger logger)
@@ -68,6 +75,7 @@ public sealed partial class PartitionSender
         _options = options;
         _backoff = backoff;
         _backingOff = backingOff;
+        _laneGate = laneGate;
         _metrics = metrics;
         _time = time;
         _logger = logger;
@@ -113,10 +121,14 @@ public sealed partial class PartitionSender
         }
     }
 
-    /// <summary>The sink's circuit closed: a partition waiting on it sends now.</summary>
+    /// <summary>
+    /// The sink's circuit closed: a partition waiting on it, or backing off from the outage that opened it, sends now, so
+    /// that every partition resumes together when the sink is back (and its highest lanes go first).
+    /// </summary>
     public void CircuitClosed()
     {
-        if (State == PartitionSendState.WaitingForCircuit)
+        _laneGate.SinkRecovered();
+        if (State is PartitionSendState.WaitingForCircuit or PartitionSendState.BackingOff)
         {
             ScheduleSend(TimeSpan.Zero);
         }
@@ -232,8 +244,15 @@ public sealed partial class PartitionSender
     {
         // A retry takes exactly the records that failed (they are back at the head of the queue), so the batch, and
         // with it the sink's idempotency key, is the same on every attempt.
+        if (await _laneGate.NextLaneAsync() is not { } lastLane)
+        {
+            // Another partition of the sink sends a higher lane first; look again shortly.
+            ScheduleSend(HeldBackRecheck);
+            return (false, DeliveryOutcome.Delivered);
+        }
+
         var limit = _retryBatchSize ?? _options.BatchSize;
-        var batch = await _wal.LeaseAsync(_key, limit, _leaseholder);
+        var batch = await _wal.LeaseAsync(_key, limit, _leaseholder, lastLane);
         if (batch.Count == 0)
         {
             StopBackingOff();
@@ -256,9 +275,10 @@ public sealed partial class PartitionSender
             _delivered += batch.Count;
             _consecutiveFailures = 0;
             StopBackingOff();
-            // A full batch: more may be waiting. Otherwise the lease took everything committed before it, and a record
-            // committed since woke the partition (a wake during the send, or one queued behind it).
-            FinishSend(moreMayWait: batch.Count == limit);
+            // A full batch, or one of a lane with lanes after it: more may be waiting. Otherwise the lease took everything
+            // committed before it, and a record committed since woke the partition (a wake during the send, or one queued
+            // behind it).
+            FinishSend(moreMayWait: batch.Count == limit || lastLane < Lane.LowestPriority);
             return (true, result.Outcome);
         }
 

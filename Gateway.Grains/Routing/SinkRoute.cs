@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using Gateway.Sinks;
 
 namespace Gateway.Routing;
@@ -9,15 +8,13 @@ namespace Gateway.Routing;
 /// </summary>
 public sealed class SinkRoute
 {
-    private readonly IReadOnlyList<TopicFilter> _topics;
-    private readonly IReadOnlyList<Regex> _devices;
+    private readonly MessageFilter _filter;
 
     /// <summary>The route of a sink with the given filters.</summary>
     public SinkRoute(string sink, IEnumerable<string> topics, IEnumerable<string> devices)
     {
         Sink = sink;
-        _topics = topics.Select(topic => new TopicFilter(topic)).ToList();
-        _devices = devices.Select(ToRegex).ToList();
+        _filter = new MessageFilter(topics, devices);
     }
 
     /// <summary>The sink this route feeds.</summary>
@@ -31,11 +28,5 @@ public sealed class SinkRoute
     }
 
     /// <summary>True when the sink takes a message of <paramref name="deviceId"/> on <paramref name="topic"/>.</summary>
-    public bool Matches(string deviceId, string topic) =>
-        (_topics.Count == 0 || _topics.Any(filter => filter.Matches(topic)))
-        && (_devices.Count == 0 || _devices.Any(pattern => pattern.IsMatch(deviceId)));
-
-    private static Regex ToRegex(string pattern) =>
-        new("^" + Regex.Escape(pattern).Replace(@"\*", ".*", StringComparison.Ordinal) + "$",
-            RegexOptions.CultureInvariant | RegexOptions.NonBacktracking);
+    public bool Matches(string deviceId, string topic) => _filter.Matches(deviceId, topic);
 }

@@ -27,6 +27,29 @@ public sealed class TopicFilter
         Filter = filter;
     }
 
+    /// <summary>Why each of <paramref name="filters"/> that breaks the MQTT rules does, for an options validator.</summary>
+    public static IEnumerable<string> Problems(IEnumerable<string> filters)
+    {
+        ArgumentNullException.ThrowIfNull(filters);
+        foreach (var filter in filters)
+        {
+            string? problem = null;
+            try
+            {
+                _ = new TopicFilter(filter);
+            }
+            catch (Exception error) when (error is FormatException or ArgumentException)
+            {
+                problem = error.Message;
+            }
+
+            if (problem is not null)
+            {
+                yield return problem;
+            }
+        }
+    }
+
     /// <summary>The filter as written.</summary>
     public string Filter { get; }
 

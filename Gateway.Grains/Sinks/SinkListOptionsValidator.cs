@@ -45,17 +45,7 @@ public sealed class SinkListOptionsValidator : IValidateOptions<SinkListOptions>
                 failures.Add($"{key}:Name: '{sink.Name}' is used by another sink.");
             }
 
-            foreach (var topic in sink.Topics)
-            {
-                try
-                {
-                    _ = new TopicFilter(topic);
-                }
-                catch (FormatException error)
-                {
-                    failures.Add($"{key}:Topics: {error.Message}");
-                }
-            }
+            failures.AddRange(TopicFilter.Problems(sink.Topics).Select(problem => $"{key}:Topics: {problem}"));
 
             failures.AddRange(ValidateEndpoint(sink).Select(failure => $"{key}:{failure}"));
         }

@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using Gateway.Lanes;
 using Gateway.Partitions;
 using Gateway.Sinks;
 using Gateway.Storage;
@@ -20,12 +21,13 @@ internal sealed class GatewayGauges : ILifecycleParticipant<ISiloLifecycle>
     private static readonly TimeSpan BacklogMaxAge = TimeSpan.FromSeconds(5);
 
     public GatewayGauges(
-        GatewayMetrics metrics, IDeliveryLog wal, IWalAdmin admin, IngestPressure pressure, SinkCatalog sinks, BackingOffPartitions backingOff,
+        GatewayMetrics metrics, IDeliveryLog wal, IWalAdmin admin, IngestPressure pressure, SinkCatalog sinks, LaneCatalog lanes, BackingOffPartitions backingOff,
         SqliteDatabase database, IClusterMembershipService membership, TimeProvider time, ILogger<GatewayGauges> logger)
     {
-        metrics.StartCountersAtZero(sinks.Names);
+        metrics.StartCountersAtZero(sinks.Names, lanes.Lanes.Select(lane => lane.Name));
         var meter = metrics.Meter;
         var backlogs = new ScrapeSample<IReadOnlyList<SinkBacklog>>(admin.GetSinkBacklogsAsync, BacklogMaxAge, time, logger);
+        var laneBacklogs = new ScrapeSample<IReadOnlyList<LaneBacklog>>(admin.GetLaneBacklogsAsync, BacklogMaxAge, time, logger);
         meter.CreateObservableUpDownCounter<long>("gateway.wal.records", () =>
         {
             var statistics = wal.GetStatistics();
@@ -60,6 +62,13 @@ internal sealed class GatewayGauges : ILifecycleParticipant<ISiloLifecycle>
         meter.CreateObservableGauge("gateway.sink.oldest_pending.age",
             () => Backlogs(sinks, backlogs.Latest, backlog => backlog?.OldestPendingReceivedAt is { } oldest ? Math.Max(0, (time.GetUtcNow() - oldest).TotalSeconds) : 0),
             "s", "Age of the oldest message the sink has still to deliver; 0 when it has none.");
+        meter.CreateObservableUpDownCounter("gateway.lane.backlog", () => LaneBacklogs(lanes, laneBacklogs.Latest, backlog => backlog?.Records ?? 0),
+            "{record}", "The lane's deliveries Enqueued or InFlight (read at most every 5 s).");
+        meter.CreateObservableUpDownCounter("gateway.lane.pending.size", () => LaneBacklogs(lanes, laneBacklogs.Latest, backlog => backlog?.Bytes ?? 0),
+            "By", "Payload bytes of the lane's deliveries Enqueued or InFlight.");
+        meter.CreateObservableGauge("gateway.lane.oldest_pending.age",
+            () => LaneBacklogs(lanes, laneBacklogs.Latest, backlog => backlog?.OldestPendingReceivedAt is { } oldest ? Math.Max(0, (time.GetUtcNow() - oldest).TotalSeconds) : 0),
+            "s", "Age of the oldest message the lane has still to deliver; 0 when it has none.");
         meter.CreateObservableUpDownCounter("gateway.cluster.silos.active",
             () => membership.CurrentSnapshot.Members.Values.Count(member => member.Status == SiloStatus.Active),
             "{silo}", "Silos this silo's membership view holds as active (1 on a single gateway).");
@@ -90,6 +99,24 @@ internal sealed class GatewayGauges : ILifecycleParticipant<ISiloLifecycle>
         foreach (var sink in sinks.Names)
         {
             yield return new Measurement<T>(value(backlogs.FirstOrDefault(backlog => backlog.Sink == sink)), new KeyValuePair<string, object?>(GatewayMetrics.SinkTag, sink));
+        }
+    }
+
+    // Every configured lane gets a series (0 when it has nothing pending), and so does a priority no lane has now that
+    // still holds records (stored under an earlier configuration); none at all before the first read ended.
+    private static IEnumerable<Measurement<T>> LaneBacklogs<T>(LaneCatalog lanes, IReadOnlyList<LaneBacklog>? backlogs, Func<LaneBacklog?, T> value)
+        where T : struct
+    {
+        if (backlogs is null)
+        {
+            yield break;
+        }
+
+        var priorities = lanes.Lanes.Select(lane => lane.Priority).Union(backlogs.Select(backlog => backlog.Lane));
+        foreach (var priority in priorities)
+        {
+            yield return new Measurement<T>(value(backlogs.FirstOrDefault(backlog => backlog.Lane == priority)),
+                new KeyValuePair<string, object?>(GatewayMetrics.LaneTag, lanes.NameOf(priority)));
         }
     }
 

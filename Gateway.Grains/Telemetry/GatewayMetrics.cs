@@ -11,6 +11,9 @@ public sealed class GatewayMetrics
     /// <summary>Tag naming the sink of a delivery metric.</summary>
     public const string SinkTag = "gateway.sink";
 
+    /// <summary>Tag naming the lane of a metric.</summary>
+    public const string LaneTag = "gateway.lane";
+
     private readonly Histogram<int> _commitOperations;
     private readonly Histogram<double> _commitDuration;
     private readonly Counter<long> _commitFailures;
@@ -20,6 +23,8 @@ public sealed class GatewayMetrics
     private readonly Counter<long> _deadLetters;
     private readonly UpDownCounter<long> _activeDevices;
     private readonly Counter<long> _tailDropped;
+    private readonly Counter<long> _laneRefused;
+    private readonly Counter<long> _laneExpired;
 
     /// <summary>Creates the instruments on the meter <see cref="GatewayTelemetry.Name"/> of <paramref name="meterFactory"/>.</summary>
     public GatewayMetrics(IMeterFactory meterFactory)
@@ -43,6 +48,10 @@ public sealed class GatewayMetrics
         _activeDevices = Meter.CreateUpDownCounter<long>("gateway.devices.active", "{grain}", "Device grains active in this silo.");
         _tailDropped = Meter.CreateCounter<long>("gateway.tail.dropped", "{message}",
             "Accepted messages a live tail missed: not published (stream queue busy or failing) or dropped for a slow viewer. The WAL has them all.");
+        _laneRefused = Meter.CreateCounter<long>("gateway.lane.refused", "{message}",
+            "Messages refused because their lane (or the gateway) was full: at the lane's share of the high-water marks or below its disk floor.");
+        _laneExpired = Meter.CreateCounter<long>("gateway.lane.expired", "{record}",
+            "Records that became Dead with reason expired: they waited longer than their lane's time to live.");
     }
 
     /// <summary>The <c>Gateway</c> meter, for observable instruments registered elsewhere.</summary>
@@ -53,10 +62,18 @@ public sealed class GatewayMetrics
     /// that appears only at its first event hides that event from <c>increase()</c> and <c>rate()</c>, so an alert on
     /// a sink's first dead letter would never fire.
     /// </summary>
-    public void StartCountersAtZero(IEnumerable<string> sinks)
+    public void StartCountersAtZero(IEnumerable<string> sinks, IEnumerable<string> lanes)
     {
         ArgumentNullException.ThrowIfNull(sinks);
+        ArgumentNullException.ThrowIfNull(lanes);
         _commitFailures.Add(0);
+        foreach (var lane in lanes)
+        {
+            var tag = new KeyValuePair<string, object?>(LaneTag, lane);
+            _laneRefused.Add(0, tag);
+            _laneExpired.Add(0, tag);
+        }
+
         foreach (var sink in sinks)
         {
             var tag = new KeyValuePair<string, object?>(SinkTag, sink);
@@ -89,6 +106,12 @@ public sealed class GatewayMetrics
 
     /// <summary>Records records of <paramref name="sink"/> that became Dead.</summary>
     public void DeadLettered(string sink, int records) => _deadLetters.Add(records, new KeyValuePair<string, object?>(SinkTag, sink));
+
+    /// <summary>Records messages of <paramref name="lane"/> refused because it was full.</summary>
+    public void LaneRefused(string lane, int messages) => _laneRefused.Add(messages, new KeyValuePair<string, object?>(LaneTag, lane));
+
+    /// <summary>Records records of <paramref name="lane"/> that expired.</summary>
+    public void LaneExpired(string lane, int records) => _laneExpired.Add(records, new KeyValuePair<string, object?>(LaneTag, lane));
 
     /// <summary>A device grain activated (+1) or deactivated (-1).</summary>
     public void DeviceActivations(int delta) => _activeDevices.Add(delta);

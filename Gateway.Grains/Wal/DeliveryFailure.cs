@@ -11,4 +11,8 @@ public sealed record DeliveryFailure(
     bool Permanent,
     DateTimeOffset NextAttemptAt,
     int MaxAttempts,
-    DateTimeOffset DeadIfReceivedBefore);
+    DateTimeOffset DeadIfReceivedBefore)
+{
+    /// <summary>The error of a record that outlived its lane's time to live without being delivered.</summary>
+    public const string Expired = "expired";
+}

@@ -13,11 +13,20 @@ public interface IDeliveryLog
     Task AppendAsync(WalAppend append);
 
     /// <summary>
-    /// Marks the partition's oldest Enqueued records InFlight and returns them in WAL order. Given a
+    /// Marks the partition's next Enqueued records InFlight and returns them: the highest lane first (lowest priority
+    /// number), each lane in WAL order. Given a
     /// <paramref name="leaseholder"/>, leases nothing unless it is the partition's leaseholder (see <see cref="ClaimAsync"/>)
-    /// or the partition has none; without one, no check (tools and tests).
+    /// or the partition has none; without one, no check (tools and tests). Takes no record of a lane after
+    /// <paramref name="lastLane"/> (the lowest priority number it leases; by default every lane).
     /// </summary>
-    Task<IReadOnlyList<WalRecord>> LeaseAsync(PartitionKey partition, int maxRecords, long? leaseholder = null);
+    Task<IReadOnlyList<WalRecord>> LeaseAsync(PartitionKey partition, int maxRecords, long? leaseholder = null, int lastLane = Lanes.Lane.LowestPriority);
+
+    /// <summary>
+    /// For each of the sink's partitions (0 to <paramref name="partitionCount"/> - 1) that holds Enqueued or InFlight
+    /// records, the highest lane among them (lowest priority number): what the sink's partitions must send before any
+    /// lower lane. One index seek per partition.
+    /// </summary>
+    Task<IReadOnlyDictionary<int, int>> GetHighestPendingLanesAsync(string sink, int partitionCount);
 
     /// <summary>Marks delivered records Acked.</summary>
     Task AckAsync(IReadOnlyList<WalRecord> records);
@@ -40,6 +49,13 @@ public interface IDeliveryLog
 
     /// <summary>Deletes up to <paramref name="limit"/> Acked deliveries older than <paramref name="cutoff"/>.</summary>
     Task<int> CompactAsync(DateTimeOffset cutoff, int limit);
+
+    /// <summary>
+    /// Makes Dead, with reason <see cref="DeliveryFailure.Expired"/>, up to <paramref name="limit"/> Enqueued records of the
+    /// lane of priority <paramref name="lane"/> that have waited since before <paramref name="cutoff"/> (received, or last
+    /// replayed, then). Records a partition is sending are left to their attempt. Returns how many, and their bytes.
+    /// </summary>
+    Task<LaneChange> ExpireAsync(int lane, DateTimeOffset cutoff, int limit);
 
     /// <summary>What the WAL has committed about the device; <see cref="WalDeviceRecord.None"/> if nothing.</summary>
     Task<WalDeviceRecord> GetDeviceAsync(string deviceId);

@@ -46,4 +46,7 @@ public interface IWalAdmin
     /// received. One pass over the pending deliveries (the metrics read it at most once per scrape).
     /// </summary>
     Task<IReadOnlyList<SinkBacklog>> GetSinkBacklogsAsync();
+
+    /// <summary>Each lane (by priority) that has Enqueued or InFlight deliveries: how many, their bytes, and the oldest's arrival.</summary>
+    Task<IReadOnlyList<LaneBacklog>> GetLaneBacklogsAsync();
 }

@@ -1,4 +1,6 @@
+using System.Globalization;
 using Gateway.Devices;
+using Gateway.Lanes;
 using Gateway.Storage;
 using Microsoft.Extensions.Options;
 
@@ -6,7 +8,9 @@ namespace Gateway.Wal;
 
 /// <summary>
 /// Decides whether ingest may take more messages: the WAL below its high-water marks and the data disk
-/// above its free-space floor. Readiness reports the same answer.
+/// above its free-space floor. A lane with a share below 1 or a floor of its own is refused earlier, so the
+/// last of the buffer and of the disk stays for the lanes above it; nothing stored is ever evicted. Readiness
+/// reports the same answer for the hard limits.
 /// </summary>
 public sealed class IngestPressure(IDeliveryLog wal, SqliteDatabase database, IOptions<WalOptions> options, TimeProvider time)
 {
@@ -38,40 +42,60 @@ public sealed class IngestPressure(IDeliveryLog wal, SqliteDatabase database, IO
     /// <summary>The free-space floor of the data disk, in bytes.</summary>
     public long DiskFreeFloorBytes => _options.DiskFreeFloorBytes;
 
-    /// <summary>Why new messages must be refused now, or <see cref="RefusalReason.None"/>.</summary>
+    /// <summary>Why new messages must be refused now whatever their lane (the hard limits), or <see cref="RefusalReason.None"/>.</summary>
     public (RefusalReason Reason, string? Detail) Check()
     {
         var backlog = CheckBacklog();
         return backlog.Reason != RefusalReason.None ? backlog : CheckDisk();
     }
 
+    /// <summary>Why new messages of <paramref name="lane"/> must be refused now, or <see cref="RefusalReason.None"/>.</summary>
+    public (RefusalReason Reason, string? Detail) Check(Lane lane)
+    {
+        ArgumentNullException.ThrowIfNull(lane);
+        var backlog = CheckBacklog(lane.Share, lane.Share < 1 ? $"Lane '{lane.Name}' is full: " : "");
+        return backlog.Reason != RefusalReason.None
+            ? backlog
+            : CheckDisk(Math.Max(_options.DiskFreeFloorBytes, lane.DiskFreeFloorBytes ?? 0), lane.DiskFreeFloorBytes > _options.DiskFreeFloorBytes ? $"Lane '{lane.Name}' is full: " : "");
+    }
+
     /// <summary>Backpressure: <see cref="RefusalReason.Backpressure"/> while the WAL is at or above a high-water mark.</summary>
-    public (RefusalReason Reason, string? Detail) CheckBacklog()
+    public (RefusalReason Reason, string? Detail) CheckBacklog() => CheckBacklog(1, "");
+
+    /// <summary><see cref="RefusalReason.DiskFull"/> while the data disk is below its free-space floor.</summary>
+    public (RefusalReason Reason, string? Detail) CheckDisk() => CheckDisk(_options.DiskFreeFloorBytes, "");
+
+    private (RefusalReason Reason, string? Detail) CheckBacklog(double share, string lanePrefix)
     {
         var statistics = wal.GetStatistics();
-        if (statistics.PendingRecords >= _options.HighWaterMessages)
+        var messageLimit = (long)(_options.HighWaterMessages * share);
+        if (statistics.PendingRecords >= messageLimit)
         {
             return (RefusalReason.Backpressure,
-                $"The gateway holds {statistics.PendingRecords} undelivered records, at or above its limit of {_options.HighWaterMessages}.");
+                $"{lanePrefix}The gateway holds {statistics.PendingRecords} undelivered records, at or above {Limit(messageLimit, share)}.");
         }
 
-        if (statistics.PendingBytes >= _options.HighWaterBytes)
+        var byteLimit = (long)(_options.HighWaterBytes * share);
+        if (statistics.PendingBytes >= byteLimit)
         {
             return (RefusalReason.Backpressure,
-                $"The gateway holds {statistics.PendingBytes} undelivered bytes, at or above its limit of {_options.HighWaterBytes}.");
+                $"{lanePrefix}The gateway holds {statistics.PendingBytes} undelivered bytes, at or above {Limit(byteLimit, share)}.");
         }
 
         return (RefusalReason.None, null);
     }
 
-    /// <summary><see cref="RefusalReason.DiskFull"/> while the data disk is below its free-space floor.</summary>
-    public (RefusalReason Reason, string? Detail) CheckDisk()
+    private static string Limit(long limit, double share) =>
+        share < 1
+            ? $"the lane's limit of {limit} ({(share * 100).ToString("0.#", CultureInfo.InvariantCulture)} % of the gateway's)"
+            : $"its limit of {limit}";
+
+    private (RefusalReason Reason, string? Detail) CheckDisk(long floor, string lanePrefix)
     {
         var free = DiskFreeBytes;
-        if (free < _options.DiskFreeFloorBytes)
+        if (free < floor)
         {
-            return (RefusalReason.DiskFull,
-                $"The data disk has {free} bytes free, below the floor of {_options.DiskFreeFloorBytes}.");
+            return (RefusalReason.DiskFull, $"{lanePrefix}The data disk has {free} bytes free, below the floor of {floor}.");
         }
 
         return (RefusalReason.None, null);

@@ -39,7 +39,10 @@ public sealed record WalAppend(string DeviceId, IReadOnlyList<WalMessage> Messag
     }
 }
 
-/// <summary>One message as the device grain enriched it, ready to be stored, with the partitions (one per sink) it is delivered through.</summary>
+/// <summary>
+/// One message as the device grain enriched it, ready to be stored, with the partitions (one per sink) it is delivered
+/// through and the priority of its lane (<see cref="Lanes.Lane"/>), by which each partition sends it.
+/// </summary>
 public sealed record WalMessage(
     string MessageId,
     long Sequence,
@@ -49,7 +52,8 @@ public sealed record WalMessage(
     ReadOnlyMemory<byte> Payload,
     string? TraceParent,
     string Topic,
-    IReadOnlyList<PartitionKey> Routes)
+    IReadOnlyList<PartitionKey> Routes,
+    int Lane = Lanes.Lane.DefaultPriority)
 {
     /// <summary>
     /// The payload as a whole array, for drivers that bind only whole arrays (SQLite, Npgsql): the payload's own

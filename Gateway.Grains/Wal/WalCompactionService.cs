@@ -1,12 +1,18 @@
+using Gateway.Lanes;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Wal;
 
-/// <summary>Deletes Acked records once they are older than the retention window, in bounded chunks.</summary>
+/// <summary>
+/// The WAL's housekeeping, every <see cref="WalOptions.CompactionInterval"/>: makes the records of lanes with a time to
+/// live Dead once they outlive it, and deletes Acked records older than the retention window, in bounded chunks.
+/// </summary>
 public sealed partial class WalCompactionService(
     IDeliveryLog wal,
+    LaneCatalog lanes,
+    LaneActivity laneActivity,
     IOptions<WalOptions> options,
     TimeProvider time,
     ILogger<WalCompactionService> logger) : BackgroundService
@@ -21,6 +27,7 @@ public sealed partial class WalCompactionService(
         {
             try
             {
+                await ExpireOnceAsync().ConfigureAwait(false);
                 await CompactOnceAsync().ConfigureAwait(false);
             }
             catch (Exception error) when (error is not OperationCanceledException)
@@ -28,6 +35,36 @@ public sealed partial class WalCompactionService(
                 LogCompactionFailed(logger, error);
             }
         }
+    }
+
+    /// <summary>Makes Dead every record that has outlived its lane's time to live; returns how many.</summary>
+    public async Task<int> ExpireOnceAsync()
+    {
+        var total = 0;
+        foreach (var lane in lanes.Lanes)
+        {
+            if (lane.TimeToLive is not { } timeToLive)
+            {
+                continue;
+            }
+
+            var cutoff = time.GetUtcNow() - timeToLive;
+            LaneChange expired;
+            do
+            {
+                expired = await wal.ExpireAsync(lane.Priority, cutoff, ChunkSize).ConfigureAwait(false);
+                if (expired.Count > 0)
+                {
+                    laneActivity.Expired(lane.Priority, expired.Count);
+                    LogExpired(logger, expired.Count, lane.Name);
+                }
+
+                total += expired.Count;
+            }
+            while (expired.Count == ChunkSize);
+        }
+
+        return total;
     }
 
     /// <summary>Deletes every Acked record older than the retention window; returns how many.</summary>
@@ -54,6 +91,9 @@ public sealed partial class WalCompactionService(
 
     [LoggerMessage(EventId = 1101, Level = LogLevel.Information, Message = "Compacted {Count} acknowledged WAL records")]
     private static partial void LogCompacted(ILogger logger, int count);
+
+    [LoggerMessage(EventId = 1103, Level = LogLevel.Warning, Message = "{Count} records of lane {Lane} outlived its time to live and are dead letters now (reason expired)")]
+    private static partial void LogExpired(ILogger logger, int count, string lane);
 
     [LoggerMessage(EventId = 1102, Level = LogLevel.Error, Message = "WAL compaction failed; it runs again at the next interval")]
     private static partial void LogCompactionFailed(ILogger logger, Exception error);

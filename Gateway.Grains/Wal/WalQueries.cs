@@ -78,6 +78,9 @@ public sealed record PartitionDepth(
 /// <param name="OldestPendingReceivedAt">When the oldest of their messages was received.</param>
 public sealed record SinkBacklog(string Sink, long Records, DateTimeOffset? OldestPendingReceivedAt);
 
+/// <summary>What one lane (by its priority) has still to deliver: its deliveries Enqueued or InFlight, their payload bytes, and when the oldest of their messages was received.</summary>
+public sealed record LaneBacklog(int Lane, long Records, long Bytes, DateTimeOffset? OldestPendingReceivedAt);
+
 /// <summary>A device's deliveries in the WAL that are not done.</summary>
 /// <param name="Buffered">Enqueued or InFlight.</param>
 /// <param name="Dead">Dead, waiting for an operator.</param>

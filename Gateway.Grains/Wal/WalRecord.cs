@@ -33,6 +33,9 @@ public sealed class WalRecord
     /// <summary>The topic the device published to.</summary>
     public required string Topic { get; init; }
 
+    /// <summary>The priority of the record's lane (<see cref="Lanes.Lane"/>).</summary>
+    public int Lane { get; init; } = Lanes.Lane.DefaultPriority;
+
     /// <summary>Failed delivery attempts before this lease.</summary>
     public int Attempts { get; init; }
 
@@ -44,7 +47,7 @@ public sealed class WalRecord
 
     /// <summary>
     /// Reads a leased row whose columns are, in order: delivery id, attempts, message id, device id, sequence,
-    /// received at (Unix ms), content type, payload, traceparent, topic. Both stores' lease queries select these.
+    /// received at (Unix ms), content type, payload, traceparent, topic, lane. Both stores' lease queries select these.
     /// </summary>
     internal static WalRecord FromLeasedRow(System.Data.IDataRecord row, DateTimeOffset leasedAt) => new()
     {
@@ -59,5 +62,6 @@ public sealed class WalRecord
         Payload = (byte[])row.GetValue(7),
         TraceParent = row.IsDBNull(8) ? null : row.GetString(8),
         Topic = row.GetString(9),
+        Lane = row.GetInt32(10),
     };
 }

@@ -15,8 +15,9 @@ using Microsoft.Extensions.Options;
 namespace Gateway.Ingest.Http;
 
 /// <summary>
-/// <c>POST /v1/devices/{deviceId}/telemetry</c>: a JSON object is one message, a JSON array a batch, any
-/// other content type one opaque message. 202 with the message ids only after the WAL commit; every error
+/// <c>POST /v1/devices/{deviceId}/telemetry[/{subtopic}]</c>: a JSON object is one message, a JSON array a batch, any
+/// other content type one opaque message. The messages are stored under the topic <c>devices/{deviceId}/telemetry[/{subtopic}]</c>,
+/// which sink routes and lanes match, as they match an MQTT device's. 202 with the message ids only after the WAL commit; every error
 /// is <c>application/problem+json</c> naming what was wrong.
 /// </summary>
 public static partial class TelemetryEndpoints
@@ -56,11 +57,12 @@ public static partial class TelemetryEndpoints
                 options.BindAddress, options.Port);
         }
 
-        return endpoints.MapPost("/v1/devices/{deviceId}/telemetry", PostTelemetryAsync).RequireLocalPort(options.TlsEnabled ? [options.Port, options.TlsPort] : [options.Port]);
+        // The catch-all also matches the bare path, with no subtopic.
+        return endpoints.MapPost("/v1/devices/{deviceId}/telemetry/{**subtopic}", PostTelemetryAsync).RequireLocalPort(options.TlsEnabled ? [options.Port, options.TlsPort] : [options.Port]);
     }
 
     private static async Task<IResult> PostTelemetryAsync(
-        string deviceId, HttpContext context, IGrainFactory grains, IOptions<HttpIngestOptions> options, IngestTelemetry telemetry,
+        string deviceId, string? subtopic, HttpContext context, IGrainFactory grains, IOptions<HttpIngestOptions> options, IngestTelemetry telemetry,
         HttpDeviceAuthenticator authenticator)
     {
         var headers = context.Request.Headers;
@@ -68,7 +70,7 @@ public static partial class TelemetryEndpoints
         var deviceTraceState = headers.TraceState.ToString() is { Length: > 0 } state ? state : null;
         using var activity = IngestTelemetry.StartIngest(Transport, deviceId, deviceTraceParent, deviceTraceState);
         var result = await authenticator.AuthorizeAsync(context, deviceId)
-            ?? await IngestAsync(deviceId, context, grains, options.Value, telemetry, IngestTelemetry.TraceParentToStore(activity, deviceTraceParent));
+            ?? await IngestAsync(deviceId, subtopic, context, grains, options.Value, telemetry, IngestTelemetry.TraceParentToStore(activity, deviceTraceParent));
         if (Problems.ReasonOf(result) is { } reason)
         {
             telemetry.Refused(Transport, reason, activity);
@@ -78,13 +80,20 @@ public static partial class TelemetryEndpoints
     }
 
     private static async Task<IResult> IngestAsync(
-        string deviceId, HttpContext context, IGrainFactory grains, HttpIngestOptions limits, IngestTelemetry telemetry, string? traceParent)
+        string deviceId, string? subtopic, HttpContext context, IGrainFactory grains, HttpIngestOptions limits, IngestTelemetry telemetry, string? traceParent)
     {
         var request = context.Request;
         if (!DeviceId.IsValid(deviceId))
         {
             return Problems.BadRequest(IngestReasons.InvalidDeviceId,
                 $"The device id must be 1-{DeviceId.MaxLength} letters, digits, '-', '_' or '.', starting with a letter or digit.");
+        }
+
+        var topic = string.IsNullOrEmpty(subtopic) ? TelemetryTopic.Of(deviceId) : $"{TelemetryTopic.Of(deviceId)}/{subtopic}";
+        if (TelemetryTopic.Parse(topic, out _) != TelemetryTopic.Shape.Valid)
+        {
+            return Problems.BadRequest(IngestReasons.TopicInvalid,
+                $"'{subtopic}' is not a subtopic: its levels, split by '/', must not be empty nor hold '+' or '#'.");
         }
 
         if (request.Headers.ContentEncoding is { Count: > 0 } encoding && !string.Equals(encoding.ToString(), "identity", StringComparison.OrdinalIgnoreCase))
@@ -114,7 +123,6 @@ public static partial class TelemetryEndpoints
             return Problems.PayloadTooLarge($"The body is larger than {limits.MaxRequestBytes} bytes.");
         }
 
-        var topic = TelemetryTopic.Of(deviceId);
         List<IncomingMessage> messages;
         if (mediaType is not null && IsJson(mediaType))
         {

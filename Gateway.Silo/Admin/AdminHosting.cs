@@ -63,6 +63,7 @@ public static class AdminHosting
         admin.MapOpenApi(OpenApiPath[Prefix.Length..]).ExcludeFromDescription();
         DeviceAdminEndpoints.Map(admin);
         SinkAdminEndpoints.Map(admin);
+        LaneAdminEndpoints.Map(admin);
         MessageAdminEndpoints.Map(admin);
         DeadLetterAdminEndpoints.Map(admin);
         TailEndpoints.Map(admin);

@@ -18,6 +18,7 @@ public static class HealthEndpoints
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IReadinessCheck, WalReadinessCheck>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IReadinessCheck, DiskReadinessCheck>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IReadinessCheck, BackpressureReadinessCheck>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IReadinessCheck, LanesReadinessCheck>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IReadinessCheck, ListenersReadinessCheck>());
         services.AddHostedService<ReadinessMetrics>();
         return builder;
@@ -37,7 +38,7 @@ public static class HealthEndpoints
             {
                 var result = await check.CheckAsync(cancellationToken);
                 ready &= result.Ready;
-                results[check.Name] = new { status = result.Ready ? "pass" : "fail", reason = result.Reason };
+                results[check.Name] = new { status = result.Status, reason = result.Reason };
             }
 
             return Results.Json(new { status = ready ? "ready" : "not-ready", checks = results },

@@ -1,6 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using Gateway.Devices;
 using Gateway.Ingest.Http;
+using Gateway.Lanes;
 using Gateway.Silo.Hosting;
 using Gateway.Wal;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -21,7 +22,7 @@ public interface IReadinessCheck
 
 /// <summary>The outcome of one <see cref="IReadinessCheck"/>.</summary>
 /// <param name="Ready">True when the condition holds.</param>
-/// <param name="Reason">Why it does not, for the operator; null when ready.</param>
+/// <param name="Reason">Why it does not, for the operator; null when ready, unless a warning.</param>
 public readonly record struct ReadinessResult(bool Ready, string? Reason)
 {
     /// <summary>The condition holds.</summary>
@@ -29,6 +30,12 @@ public readonly record struct ReadinessResult(bool Ready, string? Reason)
 
     /// <summary>The condition does not hold, because of <paramref name="reason"/>.</summary>
     public static ReadinessResult Fail(string reason) => new(false, reason);
+
+    /// <summary>The gateway is ready, with something the operator should know (<paramref name="reason"/>).</summary>
+    public static ReadinessResult Warn(string reason) => new(true, reason);
+
+    /// <summary>How <c>/readyz</c> names the outcome: pass, warn or fail.</summary>
+    public string Status => !Ready ? "fail" : Reason is null ? "pass" : "warn";
 }
 
 /// <summary>Settings under <c>Gateway:Health</c>.</summary>
@@ -125,6 +132,30 @@ internal sealed class BackpressureReadinessCheck(IngestPressure pressure) : IRea
     {
         var (reason, detail) = pressure.CheckBacklog();
         return ValueTask.FromResult(reason == RefusalReason.None ? ReadinessResult.Pass : ReadinessResult.Fail(detail!));
+    }
+}
+
+/// <summary>
+/// Which lanes ingest refuses now, as a warning: a gateway that refuses its bulk lane but takes its critical one is
+/// still ready (the hard limits are the backpressure and disk checks). Passes while every lane is accepted.
+/// </summary>
+internal sealed class LanesReadinessCheck(IngestPressure pressure, LaneCatalog lanes) : IReadinessCheck
+{
+    public string Name => "lanes";
+
+    public ValueTask<ReadinessResult> CheckAsync(CancellationToken cancellationToken)
+    {
+        var refused = new List<string>();
+        foreach (var lane in lanes.Lanes)
+        {
+            var (reason, detail) = pressure.Check(lane);
+            if (reason != RefusalReason.None)
+            {
+                refused.Add($"[{lane.Name}] {detail}");
+            }
+        }
+
+        return ValueTask.FromResult(refused.Count == 0 ? ReadinessResult.Pass : ReadinessResult.Warn($"Refused lanes: {string.Join(" ", refused)}"));
     }
 }
 

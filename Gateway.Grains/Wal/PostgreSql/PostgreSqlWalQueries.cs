@@ -72,6 +72,27 @@ internal static class PostgreSqlWalQueries
         ORDER BY p.sink
         """;
 
+    // Per partition, one seek of the Enqueued index (sink, partition, lane, id) and the few InFlight rows; least() skips nulls.
+    private const string HighestPendingLanes = """
+        SELECT n, lane FROM (
+            SELECT p.n, least(
+                (SELECT lane FROM wal_delivery WHERE sink = $1 AND partition = p.n AND state = 0 ORDER BY lane LIMIT 1),
+                (SELECT min(lane) FROM wal_delivery WHERE sink = $1 AND partition = p.n AND state = 1))::integer AS lane
+            FROM generate_series(0, $2 - 1) AS p(n)) best
+        WHERE lane IS NOT NULL
+        """;
+
+    // Counted from the rows: the counter table (wal_counter) keeps cluster-wide totals, not totals by lane.
+    private const string LaneBacklogs = """
+        WITH pending AS (
+            SELECT d.lane, count(*) AS records, coalesce(sum(length(m.payload)), 0)::bigint AS bytes, min(d.message_seq) AS oldest_seq
+            FROM wal_delivery d JOIN wal_message m ON m.seq = d.message_seq
+            WHERE d.state IN (0, 1) GROUP BY d.lane)
+        SELECT p.lane::integer, p.records, p.bytes, m.received_at
+        FROM pending p LEFT JOIN wal_message m ON m.seq = p.oldest_seq
+        ORDER BY p.lane
+        """;
+
     private const string Storage = """
         SELECT pg_database_size(current_database()),
                (SELECT received_at FROM wal_message WHERE seq = (
@@ -184,6 +205,34 @@ internal static class PostgreSqlWalQueries
         }
 
         return devices;
+    }
+
+    public static async Task<IReadOnlyDictionary<int, int>> GetHighestPendingLanesAsync(NpgsqlDataSource dataSource, string sink, int partitionCount)
+    {
+        await using var command = dataSource.CreateCommand(HighestPendingLanes);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = sink });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = partitionCount });
+        var lanes = new Dictionary<int, int>();
+        await using var reader = await command.ExecuteReaderAsync().ConfigureAwait(false);
+        while (await reader.ReadAsync().ConfigureAwait(false))
+        {
+            lanes[reader.GetInt32(0)] = reader.GetInt32(1);
+        }
+
+        return lanes;
+    }
+
+    public static async Task<IReadOnlyList<LaneBacklog>> GetLaneBacklogsAsync(NpgsqlDataSource dataSource)
+    {
+        await using var command = dataSource.CreateCommand(LaneBacklogs);
+        var backlogs = new List<LaneBacklog>();
+        await using var reader = await command.ExecuteReaderAsync().ConfigureAwait(false);
+        while (await reader.ReadAsync().ConfigureAwait(false))
+        {
+            backlogs.Add(new LaneBacklog(reader.GetInt32(0), reader.GetInt64(1), reader.GetInt64(2), TimeOrNull(reader, 3)));
+        }
+
+        return backlogs;
     }
 
     public static async Task<IReadOnlyList<SinkBacklog>> GetSinkBacklogsAsync(NpgsqlDataSource dataSource)

@@ -18,12 +18,12 @@ internal static class PostgreSqlWalStatements
     // transaction.
     private const string Append = """
         WITH m AS (
-            INSERT INTO wal_message (message_id, device_id, device_sequence, device_message_id, received_at, content_type, payload, trace_parent, topic)
-            SELECT u.message_id, $1, u.device_sequence, u.device_message_id, u.received_at, u.content_type, u.payload, u.trace_parent, u.topic
-            FROM unnest($2::text[], $3::bigint[], $4::text[], $5::bigint[], $6::text[], $7::bytea[], $8::text[], $9::text[])
-                AS u(message_id, device_sequence, device_message_id, received_at, content_type, payload, trace_parent, topic)
+            INSERT INTO wal_message (message_id, device_id, device_sequence, device_message_id, received_at, content_type, payload, trace_parent, topic, lane)
+            SELECT u.message_id, $1, u.device_sequence, u.device_message_id, u.received_at, u.content_type, u.payload, u.trace_parent, u.topic, u.lane
+            FROM unnest($2::text[], $3::bigint[], $4::text[], $5::bigint[], $6::text[], $7::bytea[], $8::text[], $9::text[], $17::smallint[])
+                AS u(message_id, device_sequence, device_message_id, received_at, content_type, payload, trace_parent, topic, lane)
             ORDER BY u.device_sequence
-            RETURNING seq, device_sequence),
+            RETURNING seq, device_sequence, lane),
         d AS (
             INSERT INTO wal_device (device_id, last_sequence, first_seen_at, last_seen_at, accepted_count) VALUES ($1, $10, $15, $15, $16)
             ON CONFLICT (device_id) DO UPDATE SET
@@ -31,8 +31,8 @@ internal static class PostgreSqlWalStatements
                 first_seen_at = coalesce(wal_device.first_seen_at, excluded.first_seen_at),
                 last_seen_at = greatest(wal_device.last_seen_at, excluded.last_seen_at),
                 accepted_count = wal_device.accepted_count + excluded.accepted_count)
-        INSERT INTO wal_delivery (message_seq, sink, partition, state, attempts, updated_at)
-        SELECT m.seq, r.sink, r.partition, 0, 0, $11
+        INSERT INTO wal_delivery (message_seq, sink, partition, state, attempts, updated_at, lane)
+        SELECT m.seq, r.sink, r.partition, 0, 0, $11, m.lane
         FROM unnest($12::bigint[], $13::text[], $14::integer[]) WITH ORDINALITY AS r(device_sequence, sink, partition, route)
         JOIN m ON m.device_sequence = r.device_sequence
         ORDER BY m.seq, r.route
@@ -48,11 +48,11 @@ internal static class PostgreSqlWalStatements
     private static readonly string Lease = $"""
         WITH leased AS (
             UPDATE wal_delivery SET state = 1, updated_at = $4
-            WHERE id IN (SELECT id FROM wal_delivery WHERE sink = $1 AND partition = $2 AND state = 0 AND {Holds(5)} ORDER BY id LIMIT $3 FOR UPDATE)
-            RETURNING id, attempts, message_seq)
-        SELECT l.id, l.attempts, m.message_id, m.device_id, m.device_sequence, m.received_at, m.content_type, m.payload, m.trace_parent, m.topic
+            WHERE id IN (SELECT id FROM wal_delivery WHERE sink = $1 AND partition = $2 AND state = 0 AND lane <= $6 AND {Holds(5)} ORDER BY lane, id LIMIT $3 FOR UPDATE)
+            RETURNING id, attempts, message_seq, lane)
+        SELECT l.id, l.attempts, m.message_id, m.device_id, m.device_sequence, m.received_at, m.content_type, m.payload, m.trace_parent, m.topic, l.lane::integer
         FROM leased l JOIN wal_message m ON m.seq = l.message_seq
-        ORDER BY l.id
+        ORDER BY l.lane, l.id
         """;
 
     private const string Ack = "UPDATE wal_delivery SET state = 2, updated_at = $2 WHERE id = ANY($1) AND state = 1 RETURNING id";
@@ -165,14 +165,14 @@ internal static class PostgreSqlWalStatements
             _ => woken);
     }
 
-    public static PostgreSqlWalCall<List<WalRecord>> LeaseCall(PartitionKey partition, int limit, long? leaseholder)
+    public static PostgreSqlWalCall<List<WalRecord>> LeaseCall(PartitionKey partition, int limit, long? leaseholder, int lastLane)
     {
         var leasedAt = DateTimeOffset.UnixEpoch;
         return new(
             (commands, now) =>
             {
                 leasedAt = DateTimeOffset.FromUnixTimeMilliseconds(now);
-                commands.Add(Command(Lease, Text(partition.Sink), Int(partition.Partition), Int(limit), Long(now), Leaseholder(leaseholder)));
+                commands.Add(Command(Lease, Text(partition.Sink), Int(partition.Partition), Int(limit), Long(now), Leaseholder(leaseholder), Int(lastLane)));
             },
             async results =>
             {
@@ -270,7 +270,7 @@ internal static class PostgreSqlWalStatements
             command.Parameters.Add(Long(now));
             command.CommandText = $"""
                 WITH replayed AS (
-                    UPDATE wal_delivery SET state = 0, attempts = 0, next_attempt_at = NULL, updated_at = $1
+                    UPDATE wal_delivery SET state = 0, attempts = 0, next_attempt_at = NULL, updated_at = $1, replayed_at = $1
                     WHERE id IN ({PostgreSqlDeadLetterQuery.MatchingIds(command, filter)})
                     RETURNING sink, partition, message_seq)
                 SELECT r.sink, r.partition, length(m.payload)::bigint FROM replayed r JOIN wal_message m ON m.seq = r.message_seq
@@ -293,6 +293,29 @@ internal static class PostgreSqlWalStatements
             return (new DeadLetterChange(count, bytes, partitions), new WalCounts(count, 0, 0, -count, bytes));
         },
         change => change.Partitions);
+
+    // Leased records are InFlight rows here, so an Enqueued one is never being sent: the state check is the whole guard.
+    private const string Expire = """
+        WITH expired AS (
+            UPDATE wal_delivery SET state = 3, first_error = coalesce(first_error, $1), last_error = $1, updated_at = $2
+            WHERE id IN (
+                SELECT d.id FROM wal_delivery d JOIN wal_message m ON m.seq = d.message_seq
+                WHERE d.state = 0 AND d.lane = $3 AND coalesce(d.replayed_at, m.received_at) < $4
+                ORDER BY d.id LIMIT $5 FOR UPDATE OF d)
+              AND state = 0
+            RETURNING message_seq)
+        SELECT count(*)::bigint, coalesce(sum(length(m.payload)), 0)::bigint FROM expired e JOIN wal_message m ON m.seq = e.message_seq
+        """;
+
+    public static PostgreSqlWalCall<LaneChange> ExpireCall(int lane, DateTimeOffset cutoff, int limit) => new(
+        (commands, now) => commands.Add(Command(Expire, Text(DeliveryFailure.Expired), Long(now), Int(lane), Long(cutoff.ToUnixTimeMilliseconds()), Int(limit))),
+        async results =>
+        {
+            var reader = await results.NextAsync().ConfigureAwait(false);
+            await reader.ReadAsync().ConfigureAwait(false);
+            var expired = new LaneChange(lane, (int)reader.GetInt64(0), reader.GetInt64(1));
+            return (expired, new WalCounts(-expired.Count, 0, 0, expired.Count, -expired.Bytes));
+        }) { MustBeDurable = false };
 
     public static PostgreSqlWalCall<int> PurgeDeadCall(DeadLetterFilter filter) => new(
         (commands, _) =>
@@ -350,6 +373,7 @@ internal static class PostgreSqlWalStatements
         var payloads = new byte[count][];
         var traceParents = new string?[count];
         var topics = new string[count];
+        var lanes = new short[count];
         var routeSequences = new List<long>(count);
         var routeSinks = new List<string>(count);
         var routePartitions = new List<int>(count);
@@ -364,6 +388,7 @@ internal static class PostgreSqlWalStatements
             payloads[i] = message.PayloadArray();
             traceParents[i] = message.TraceParent;
             topics[i] = message.Topic;
+            lanes[i] = (short)message.Lane;
             foreach (var route in message.Routes)
             {
                 routeSequences.Add(message.Sequence);
@@ -388,7 +413,8 @@ internal static class PostgreSqlWalStatements
             new NpgsqlParameter<string[]> { TypedValue = [.. routeSinks] },
             new NpgsqlParameter<int[]> { TypedValue = [.. routePartitions] },
             Long(receivedAt[^1]),
-            Long(count));
+            Long(count),
+            new NpgsqlParameter<short[]> { TypedValue = lanes });
     }
 
     private static NpgsqlBatchCommand Command(string sql, params NpgsqlParameter[] parameters)

@@ -91,8 +91,12 @@ public sealed class PostgreSqlWalStore : IOpenableWalStore
     }
 
     /// <inheritdoc />
-    public async Task<IReadOnlyList<WalRecord>> LeaseAsync(PartitionKey partition, int maxRecords, long? leaseholder = null) =>
-        await Writer.Submit(PostgreSqlWalStatements.LeaseCall(partition, maxRecords, leaseholder)).ConfigureAwait(false);
+    public async Task<IReadOnlyList<WalRecord>> LeaseAsync(PartitionKey partition, int maxRecords, long? leaseholder = null, int lastLane = Lanes.Lane.LowestPriority) =>
+        await Writer.Submit(PostgreSqlWalStatements.LeaseCall(partition, maxRecords, leaseholder, lastLane)).ConfigureAwait(false);
+
+    /// <inheritdoc />
+    public Task<IReadOnlyDictionary<int, int>> GetHighestPendingLanesAsync(string sink, int partitionCount) =>
+        PostgreSqlWalQueries.GetHighestPendingLanesAsync(_database.DataSource, sink, partitionCount);
 
     /// <inheritdoc />
     public Task AckAsync(IReadOnlyList<WalRecord> records)
@@ -118,6 +122,9 @@ public sealed class PostgreSqlWalStore : IOpenableWalStore
 
     /// <inheritdoc />
     public Task<int> CompactAsync(DateTimeOffset cutoff, int limit) => Writer.Submit(PostgreSqlWalStatements.CompactCall(cutoff, limit));
+
+    /// <inheritdoc />
+    public Task<LaneChange> ExpireAsync(int lane, DateTimeOffset cutoff, int limit) => Writer.Submit(PostgreSqlWalStatements.ExpireCall(lane, cutoff, limit));
 
     /// <inheritdoc />
     public Task ProbeWriteAsync() => Writer.Submit(PostgreSqlWalStatements.ProbeCall(_node));
@@ -249,6 +256,9 @@ public sealed class PostgreSqlWalStore : IOpenableWalStore
 
     /// <inheritdoc />
     public Task<IReadOnlyList<SinkBacklog>> GetSinkBacklogsAsync() => PostgreSqlWalQueries.GetSinkBacklogsAsync(_database.DataSource);
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<LaneBacklog>> GetLaneBacklogsAsync() => PostgreSqlWalQueries.GetLaneBacklogsAsync(_database.DataSource);
 
     /// <summary>Reads the cluster-wide totals now, through the writer (so they follow this node's own commits).</summary>
     /// <remarks>A read: nothing a caller was promised rests on it, so it never makes its commit wait for a sync.</remarks>

@@ -14,6 +14,10 @@ internal sealed class LeasedDeliveries
     private readonly Dictionary<PartitionKey, Dictionary<long, DateTimeOffset>> _byPartition = [];
     private readonly Dictionary<long, PartitionKey> _partitionOf = [];
 
+    // Deliveries an expiry is making Dead in a transaction not yet committed: not leased meanwhile (the lease reader
+    // still sees them Enqueued), so a record a sink receives is never one the WAL shows expired.
+    private readonly HashSet<long> _held = [];
+
     /// <summary>Deliveries leased and not settled, over all partitions.</summary>
     public int Count
     {
@@ -62,7 +66,7 @@ internal sealed class LeasedDeliveries
                     break;
                 }
 
-                if (leased is null || !leased.ContainsKey(candidate.DeliveryId))
+                if ((leased is null || !leased.ContainsKey(candidate.DeliveryId)) && !_held.Contains(candidate.DeliveryId))
                 {
                     records.Add(candidate);
                 }
@@ -83,6 +87,36 @@ internal sealed class LeasedDeliveries
             }
 
             return records;
+        }
+    }
+
+    /// <summary>
+    /// Keeps those of <paramref name="deliveryIds"/> that are not leased now from being leased until <see cref="Unhold"/>;
+    /// returns them.
+    /// </summary>
+    public List<long> Hold(IEnumerable<long> deliveryIds)
+    {
+        lock (_lock)
+        {
+            var held = new List<long>();
+            foreach (var deliveryId in deliveryIds)
+            {
+                if (!_partitionOf.ContainsKey(deliveryId) && _held.Add(deliveryId))
+                {
+                    held.Add(deliveryId);
+                }
+            }
+
+            return held;
+        }
+    }
+
+    /// <summary>Lets deliveries held by <see cref="Hold"/> be leased again (they are Dead now, or the change failed).</summary>
+    public void Unhold(IEnumerable<long> deliveryIds)
+    {
+        lock (_lock)
+        {
+            _held.ExceptWith(deliveryIds);
         }
     }
 

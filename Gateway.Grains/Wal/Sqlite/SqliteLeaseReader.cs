@@ -5,7 +5,7 @@ using Microsoft.Data.Sqlite;
 namespace Gateway.Wal.Sqlite;
 
 /// <summary>
-/// Reads a partition's oldest Enqueued records for a lease on a connection of its own, with its statement prepared
+/// Reads a partition's next Enqueued records for a lease (by lane priority, then oldest first) on a connection of its own, with its statement prepared
 /// once. A lease writes nothing (see <see cref="LeasedDeliveries"/>), so it needs neither the writer nor a commit: in
 /// WAL journal mode this read never waits for the writer, and sees every commit that completed before it began.
 /// Callers serialize on <see cref="LeasedDeliveries"/>' lock; the connection is not used concurrently.
@@ -14,33 +14,68 @@ internal sealed class SqliteLeaseReader : IDisposable
 {
     private readonly SqliteConnection _connection;
     private readonly SqliteCommand _selectEnqueued;
+    private readonly Lock _highestLanesLock = new();
+    private readonly SqliteConnection _highestLanesConnection;
+    private readonly SqliteCommand _selectHighestLanes;
 
     public SqliteLeaseReader(SqliteDatabase database)
     {
         _connection = database.Open();
         _selectEnqueued = _connection.CreateCommand();
         _selectEnqueued.CommandText = """
-            SELECT d.id, d.attempts, m.message_id, m.device_id, m.device_sequence, m.received_at, m.content_type, m.payload, m.trace_parent, m.topic
+            SELECT d.id, d.attempts, m.message_id, m.device_id, m.device_sequence, m.received_at, m.content_type, m.payload, m.trace_parent, m.topic, d.lane
             FROM wal_delivery d JOIN wal_message m ON m.seq = d.message_seq
-            WHERE d.sink = $sink AND d.partition = $partition AND d.state = 0
+            WHERE d.sink = $sink AND d.partition = $partition AND d.state = 0 AND d.lane <= $last_lane
               AND ($holder IS NULL OR coalesce((SELECT holder FROM wal_partition_leaseholder WHERE sink = $sink AND partition = $partition), $holder) = $holder)
-            ORDER BY d.id
+            ORDER BY d.lane, d.id
             LIMIT $limit
             """;
-        foreach (var name in (string[])["$sink", "$partition", "$limit", "$holder"])
+        foreach (var name in (string[])["$sink", "$partition", "$limit", "$holder", "$last_lane"])
         {
             _selectEnqueued.Parameters.Add(new SqliteParameter { ParameterName = name });
+        }
+
+        // One seek of the Enqueued index (sink, partition, lane, id) per partition, rather than a scan of the sink's backlog.
+        _highestLanesConnection = database.Open();
+        _selectHighestLanes = _highestLanesConnection.CreateCommand();
+        _selectHighestLanes.CommandText = """
+            WITH RECURSIVE p(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM p WHERE n + 1 < $partitions)
+            SELECT n, lane FROM (
+                SELECT n, (SELECT lane FROM wal_delivery WHERE sink = $sink AND partition = p.n AND state = 0 ORDER BY lane LIMIT 1) AS lane FROM p)
+            WHERE lane IS NOT NULL
+            """;
+        _selectHighestLanes.Parameters.Add(new SqliteParameter { ParameterName = "$sink" });
+        _selectHighestLanes.Parameters.Add(new SqliteParameter { ParameterName = "$partitions" });
+    }
+
+    /// <summary>The highest lane (lowest priority number) Enqueued in each of the sink's partitions that has any.</summary>
+    public Dictionary<int, int> ReadHighestPendingLanes(string sink, int partitionCount)
+    {
+        lock (_highestLanesLock)
+        {
+            _selectHighestLanes.Parameters[0].Value = sink;
+            _selectHighestLanes.Parameters[1].Value = partitionCount;
+            var lanes = new Dictionary<int, int>();
+            using var reader = _selectHighestLanes.ExecuteReader();
+            while (reader.Read())
+            {
+                lanes[reader.GetInt32(0)] = reader.GetInt32(1);
+            }
+
+            return lanes;
         }
     }
 
     /// <param name="leaseholder">Reads nothing unless this is the partition's leaseholder (or it has none); null: no check.</param>
-    public List<WalRecord> ReadEnqueued(PartitionKey partition, int limit, long? leaseholder, DateTimeOffset leasedAt)
+    /// <param name="lastLane">The lowest priority number to read.</param>
+    public List<WalRecord> ReadEnqueued(PartitionKey partition, int limit, long? leaseholder, int lastLane, DateTimeOffset leasedAt)
     {
         var p = _selectEnqueued.Parameters;
         p[0].Value = partition.Sink;
         p[1].Value = partition.Partition;
         p[2].Value = limit;
         p[3].Value = (object?)leaseholder ?? DBNull.Value;
+        p[4].Value = lastLane;
         var records = new List<WalRecord>();
         using var reader = _selectEnqueued.ExecuteReader();
         while (reader.Read())
@@ -55,5 +90,7 @@ internal sealed class SqliteLeaseReader : IDisposable
     {
         _selectEnqueued.Dispose();
         _connection.Dispose();
+        _selectHighestLanes.Dispose();
+        _highestLanesConnection.Dispose();
     }
 }

@@ -31,17 +31,17 @@ internal sealed class SqliteWalCommands : IDisposable
     {
         _connection = connection;
         _insertMessage = Create(connection, """
-            INSERT INTO wal_message (message_id, device_id, device_sequence, device_message_id, received_at, content_type, payload, trace_parent, topic, routes)
-            VALUES ($message_id, $device_id, $device_sequence, $device_message_id, $received_at, $content_type, $payload, $trace_parent, $topic, $routes)
-            """, "$message_id", "$device_id", "$device_sequence", "$device_message_id", "$received_at", "$content_type", "$payload", "$trace_parent", "$topic", "$routes");
+            INSERT INTO wal_message (message_id, device_id, device_sequence, device_message_id, received_at, content_type, payload, trace_parent, topic, routes, lane)
+            VALUES ($message_id, $device_id, $device_sequence, $device_message_id, $received_at, $content_type, $payload, $trace_parent, $topic, $routes, $lane)
+            """, "$message_id", "$device_id", "$device_sequence", "$device_message_id", "$received_at", "$content_type", "$payload", "$trace_parent", "$topic", "$routes", "$lane");
         // Rows follow from their message (UnwrittenDeliveries): writing one that exists already changes nothing.
         _insertDelivery = Create(connection, """
-            INSERT INTO wal_delivery (id, message_seq, sink, partition, state, attempts, updated_at)
-            VALUES ($id, $message_seq, $sink, $partition, 0, 0, $now)
+            INSERT INTO wal_delivery (id, message_seq, sink, partition, state, attempts, updated_at, lane)
+            VALUES ($id, $message_seq, $sink, $partition, 0, 0, $now, $lane)
             ON CONFLICT (id) DO NOTHING
-            """, "$id", "$message_seq", "$sink", "$partition", "$now");
+            """, "$id", "$message_seq", "$sink", "$partition", "$now", "$lane");
         _selectLeftoverDeliveries = Create(connection, $"""
-            SELECT seq, routes FROM wal_message
+            SELECT seq, routes, lane FROM wal_message
             WHERE seq > coalesce((SELECT max(id) FROM wal_delivery), -1) / {DeliveryIds.PerMessage} AND routes <> ''
             ORDER BY seq
             """);
@@ -127,6 +127,7 @@ internal sealed class SqliteWalCommands : IDisposable
         p[7].Value = (object?)message.TraceParent ?? DBNull.Value;
         p[8].Value = message.Topic;
         p[9].Value = UnwrittenDeliveries.Format(message.Routes);
+        p[10].Value = message.Lane;
         _insertMessage.ExecuteNonQuery();
 
         // The rowid is the WAL order; reading it from the connection costs no result set (RETURNING would).
@@ -134,7 +135,7 @@ internal sealed class SqliteWalCommands : IDisposable
     }
 
     /// <param name="routeNumber">Which of the message's routes this is, from 0 (see <see cref="DeliveryIds"/>).</param>
-    private void InsertDelivery(long messageSeq, int routeNumber, PartitionKey route, long nowMs)
+    private void InsertDelivery(long messageSeq, int routeNumber, PartitionKey route, int lane, long nowMs)
     {
         var p = _insertDelivery.Parameters;
         p[0].Value = DeliveryIds.Of(messageSeq, routeNumber);
@@ -142,15 +143,16 @@ internal sealed class SqliteWalCommands : IDisposable
         p[2].Value = route.Sink;
         p[3].Value = route.Partition;
         p[4].Value = nowMs;
+        p[5].Value = lane;
         _insertDelivery.ExecuteNonQuery();
     }
 
-    /// <summary>Writes the delivery rows of the message <paramref name="messageSeq"/>, one per route; returns how many.</summary>
-    public int InsertDeliveries(long messageSeq, IReadOnlyList<PartitionKey> routes, long nowMs)
+    /// <summary>Writes the delivery rows of the message <paramref name="messageSeq"/> in <paramref name="lane"/>, one per route; returns how many.</summary>
+    public int InsertDeliveries(long messageSeq, IReadOnlyList<PartitionKey> routes, int lane, long nowMs)
     {
         for (var route = 0; route < routes.Count; route++)
         {
-            InsertDelivery(messageSeq, route, routes[route], nowMs);
+            InsertDelivery(messageSeq, route, routes[route], lane, nowMs);
         }
 
         return routes.Count;
@@ -162,52 +164,50 @@ internal sealed class SqliteWalCommands : IDisposable
     /// </summary>
     public int WriteLeftoverDeliveries(long nowMs)
     {
-        var leftovers = new List<(long Seq, string Routes)>();
+        var leftovers = new List<(long Seq, string Routes, int Lane)>();
         using (var reader = _selectLeftoverDeliveries.ExecuteReader())
         {
             while (reader.Read())
             {
-                leftovers.Add((reader.GetInt64(0), reader.GetString(1)));
+                leftovers.Add((reader.GetInt64(0), reader.GetString(1), reader.GetInt32(2)));
             }
         }
 
         var written = 0;
-        foreach (var (seq, routes) in leftovers)
+        foreach (var (seq, routes, lane) in leftovers)
         {
-            written += InsertDeliveries(seq, UnwrittenDeliveries.Parse(routes), nowMs);
+            written += InsertDeliveries(seq, UnwrittenDeliveries.Parse(routes), lane, nowMs);
         }
 
         return written;
     }
 
-    /// <returns>How many of the records were pending and are now Acked, and their payload bytes.</returns>
-    public (int Records, long Bytes) MarkAcked(IReadOnlyList<WalRecord> records, long nowMs)
+    /// <returns>Those of the records that were pending and are now Acked.</returns>
+    public List<WalRecord> MarkAcked(IReadOnlyList<WalRecord> records, long nowMs)
     {
-        var changed = 0;
-        long bytes = 0;
+        var acked = new List<WalRecord>(records.Count);
         // One statement per lease the records came from (a partition acks one lease at a time: one statement).
         foreach (var lease in records.GroupBy(record => record.LeasedAt))
         {
-            var payloadBytes = lease.ToDictionary(record => record.DeliveryId, record => record.Payload.Length);
-            _markAcked.Parameters[0].Value = System.Text.Json.JsonSerializer.Serialize(payloadBytes.Keys);
+            var byId = lease.ToDictionary(record => record.DeliveryId);
+            _markAcked.Parameters[0].Value = System.Text.Json.JsonSerializer.Serialize(byId.Keys);
             _markAcked.Parameters[1].Value = nowMs;
             _markAcked.Parameters[2].Value = lease.Key.ToUnixTimeMilliseconds();
-            using var acked = _markAcked.ExecuteReader();
-            while (acked.Read())
+            using var changed = _markAcked.ExecuteReader();
+            while (changed.Read())
             {
-                changed++;
-                bytes += payloadBytes[acked.GetInt64(0)];
+                acked.Add(byId[changed.GetInt64(0)]);
             }
         }
 
-        return (changed, bytes);
+        return acked;
     }
 
     /// <returns>
-    /// Of the records that were pending: how many went back to Enqueued, how many became Dead, and the
-    /// Dead ones' payload bytes. A record settled meanwhile (acked, dead, purged) is left as it is.
+    /// Of the records that were pending: how many went back to Enqueued, and those that became Dead. A record settled
+    /// meanwhile (acked, dead, purged) is left as it is.
     /// </returns>
-    public (int Requeued, int Dead, long DeadBytes) MarkFailed(IReadOnlyList<WalRecord> records, DeliveryFailure failure, long nowMs)
+    public (int Requeued, List<WalRecord> Dead) MarkFailed(IReadOnlyList<WalRecord> records, DeliveryFailure failure, long nowMs)
     {
         var p = _markFailed.Parameters;
         p[1].Value = failure.Permanent;
@@ -217,8 +217,7 @@ internal sealed class SqliteWalCommands : IDisposable
         p[6].Value = failure.Error;
         p[7].Value = nowMs;
         var requeued = 0;
-        var dead = 0;
-        long deadBytes = 0;
+        var dead = new List<WalRecord>();
         foreach (var record in records)
         {
             p[0].Value = record.DeliveryId;
@@ -227,8 +226,7 @@ internal sealed class SqliteWalCommands : IDisposable
             switch (_markFailed.ExecuteScalar())
             {
                 case long state when state == (long)DeliveryState.Dead:
-                    dead++;
-                    deadBytes += record.Payload.Length;
+                    dead.Add(record);
                     break;
                 case long:
                     requeued++;
@@ -236,7 +234,7 @@ internal sealed class SqliteWalCommands : IDisposable
             }
         }
 
-        return (requeued, dead, deadBytes);
+        return (requeued, dead);
     }
 
     /// <summary>
@@ -366,27 +364,98 @@ internal sealed class SqliteWalCommands : IDisposable
         return command;
     }
 
-    /// <summary>Returns the matching dead letters to Enqueued with a fresh attempt count.</summary>
+    /// <summary>
+    /// Returns the matching dead letters to Enqueued with a fresh attempt count; their lane's time to live counts again
+    /// from now.
+    /// </summary>
     public DeadLetterChange ReplayDead(DeadLetterFilter filter, long nowMs)
     {
         using var replay = AdHoc();
-        replay.CommandText = $"UPDATE wal_delivery SET state = 0, attempts = 0, next_attempt_at = NULL, updated_at = $now WHERE id IN ({SqliteDeadLetterQuery.MatchingIds(replay, filter)}) RETURNING sink, partition, message_seq";
+        replay.CommandText = $"UPDATE wal_delivery SET state = 0, attempts = 0, next_attempt_at = NULL, updated_at = $now, replayed_at = $now WHERE id IN ({SqliteDeadLetterQuery.MatchingIds(replay, filter)}) RETURNING sink, partition, message_seq, lane";
         replay.Parameters.AddWithValue("$now", nowMs);
         var partitions = new HashSet<PartitionKey>();
-        var messageSeqs = new List<long>();
+        var replayed = new List<(long MessageSeq, int Lane)>();
         using (var reader = replay.ExecuteReader())
         {
             while (reader.Read())
             {
                 partitions.Add(new PartitionKey(reader.GetString(0), reader.GetInt32(1)));
-                messageSeqs.Add(reader.GetInt64(2));
+                replayed.Add((reader.GetInt64(2), reader.GetInt32(3)));
             }
         }
 
+        var payloadBytes = PayloadBytes(replayed.Select(delivery => delivery.MessageSeq));
+        var byLane = replayed
+            .GroupBy(delivery => delivery.Lane)
+            .Select(lane => new LaneChange(lane.Key, lane.Count(), lane.Sum(delivery => payloadBytes[delivery.MessageSeq])))
+            .ToList();
+        return new DeadLetterChange(replayed.Count, byLane.Sum(lane => lane.Bytes), partitions) { ByLane = byLane };
+    }
+
+    /// <summary>
+    /// Up to <paramref name="limit"/> Enqueued deliveries of <paramref name="lane"/> that have waited since before
+    /// <paramref name="cutoffMs"/>: received then, or last replayed then.
+    /// </summary>
+    public List<long> SelectExpired(int lane, long cutoffMs, int limit)
+    {
+        using var select = AdHoc();
+        select.CommandText = """
+            SELECT d.id FROM wal_delivery d JOIN wal_message m ON m.seq = d.message_seq
+            WHERE d.state = 0 AND d.lane = $lane AND coalesce(d.replayed_at, m.received_at) < $cutoff
+            LIMIT $limit
+            """;
+        select.Parameters.AddWithValue("$lane", lane);
+        select.Parameters.AddWithValue("$cutoff", cutoffMs);
+        select.Parameters.AddWithValue("$limit", limit);
+        var ids = new List<long>();
+        using var reader = select.ExecuteReader();
+        while (reader.Read())
+        {
+            ids.Add(reader.GetInt64(0));
+        }
+
+        return ids;
+    }
+
+    /// <summary>Makes the Enqueued deliveries <paramref name="deliveryIds"/> of <paramref name="lane"/> Dead with reason <see cref="DeliveryFailure.Expired"/>.</summary>
+    public LaneChange MarkExpired(int lane, IReadOnlyCollection<long> deliveryIds, long nowMs)
+    {
+        using var expire = AdHoc();
+        expire.CommandText = """
+            UPDATE wal_delivery SET state = 3, first_error = coalesce(first_error, $reason), last_error = $reason, updated_at = $now
+            WHERE id IN (SELECT value FROM json_each($ids)) AND state = 0
+            RETURNING message_seq
+            """;
+        expire.Parameters.AddWithValue("$reason", DeliveryFailure.Expired);
+        expire.Parameters.AddWithValue("$now", nowMs);
+        expire.Parameters.AddWithValue("$ids", System.Text.Json.JsonSerializer.Serialize(deliveryIds));
+        var messageSeqs = new List<long>();
+        using (var reader = expire.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                messageSeqs.Add(reader.GetInt64(0));
+            }
+        }
+
+        var payloadBytes = PayloadBytes(messageSeqs);
+        return new LaneChange(lane, messageSeqs.Count, messageSeqs.Sum(seq => payloadBytes[seq]));
+    }
+
+    // The payload length of each message, by seq.
+    private Dictionary<long, long> PayloadBytes(IEnumerable<long> messageSeqs)
+    {
         using var bytes = AdHoc();
-        bytes.CommandText = "SELECT coalesce(sum(length(payload)), 0) FROM wal_message WHERE seq IN (SELECT value FROM json_each($seqs))";
-        bytes.Parameters.AddWithValue("$seqs", System.Text.Json.JsonSerializer.Serialize(messageSeqs));
-        return new DeadLetterChange(messageSeqs.Count, (long)bytes.ExecuteScalar()!, partitions);
+        bytes.CommandText = "SELECT seq, length(payload) FROM wal_message WHERE seq IN (SELECT value FROM json_each($seqs))";
+        bytes.Parameters.AddWithValue("$seqs", System.Text.Json.JsonSerializer.Serialize(messageSeqs.Distinct()));
+        var lengths = new Dictionary<long, long>();
+        using var reader = bytes.ExecuteReader();
+        while (reader.Read())
+        {
+            lengths[reader.GetInt64(0)] = reader.GetInt64(1);
+        }
+
+        return lengths;
     }
 
     /// <summary>Deletes the matching dead letters, and their messages once no delivery needs them.</summary>

@@ -26,7 +26,7 @@ internal sealed class WalCall<T>(Func<SqliteWalCommands, long, T> run, Func<T, I
 /// </summary>
 internal sealed class AppendOperation(WalAppend append) : SqliteWalOperation<bool>
 {
-    private readonly List<(long Seq, IReadOnlyList<PartitionKey> Routes)> _stored = new(append.Messages.Count);
+    private readonly List<(long Seq, IReadOnlyList<PartitionKey> Routes, int Lane)> _stored = new(append.Messages.Count);
 
     public override void AddWokenPartitions(HashSet<PartitionKey> partitions)
     {
@@ -50,7 +50,7 @@ internal sealed class AppendOperation(WalAppend append) : SqliteWalOperation<boo
             var seq = commands.InsertMessage(append.DeviceId, message);
             if (message.Routes.Count > 0)
             {
-                _stored.Add((seq, message.Routes));
+                _stored.Add((seq, message.Routes, message.Lane));
             }
         }
 

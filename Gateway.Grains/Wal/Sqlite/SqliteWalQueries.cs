@@ -272,6 +272,39 @@ internal static class SqliteWalQueries
         return backlogs;
     }
 
+    /// <summary>
+    /// Each lane of <paramref name="pending"/> (records and bytes as the store counts them) with the arrival of its oldest
+    /// pending message: one pass over the Enqueued index, which covers the lane, plus the few rows InFlight from before
+    /// leases stopped being written.
+    /// </summary>
+    public static IReadOnlyList<LaneBacklog> GetLaneBacklogs(SqliteDatabase database, List<(int Lane, long Records, long Bytes)> pending)
+    {
+        using var connection = database.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = $"""
+            WITH oldest AS (
+                SELECT lane, min(id) AS oldest_id FROM (
+                    SELECT lane, id FROM wal_delivery WHERE state = 0
+                    UNION ALL
+                    SELECT lane, id FROM wal_delivery WHERE state = 1)
+                GROUP BY lane)
+            SELECT o.lane, m.received_at
+            FROM oldest o JOIN wal_message m ON m.seq = o.oldest_id / {DeliveryIds.PerMessage}
+            """;
+        var oldest = new Dictionary<int, DateTimeOffset>();
+        using (var reader = command.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                oldest[reader.GetInt32(0)] = FromMilliseconds(reader.GetInt64(1));
+            }
+        }
+
+        return pending
+            .Select(lane => new LaneBacklog(lane.Lane, lane.Records, lane.Bytes, oldest.TryGetValue(lane.Lane, out var received) ? received : null))
+            .ToList();
+    }
+
     private static Dictionary<long, List<DeliveryEvent>> ReadDeliveryEvents(SqliteConnection connection, long messageSeq)
     {
         using var command = connection.CreateCommand();

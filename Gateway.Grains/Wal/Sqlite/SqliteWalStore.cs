@@ -30,7 +30,7 @@ public sealed partial class SqliteWalStore : IOpenableWalStore
     private long _inFlightRecords;
     private long _ackedRecords;
     private long _deadRecords;
-    private long _pendingBytes;
+    private readonly PendingByLane _pending = new();
     private long _appendedMessages;
     private Task _pendingBytesCounted = Task.CompletedTask;
 
@@ -73,8 +73,8 @@ public sealed partial class SqliteWalStore : IOpenableWalStore
         var snapshot = connection.BeginTransaction(deferred: true);
         try
         {
-            _enqueuedRecords = CountRecords(snapshot, DeliveryState.Enqueued);
-            _inFlightRecords = CountRecords(snapshot, DeliveryState.InFlight);
+            _enqueuedRecords = CountPendingByLane(snapshot, DeliveryState.Enqueued);
+            _inFlightRecords = CountPendingByLane(snapshot, DeliveryState.InFlight);
             _ackedRecords = CountRecords(snapshot, DeliveryState.Acked);
             _deadRecords = CountRecords(snapshot, DeliveryState.Dead);
             _writer = new SqliteWalWriter(_database, _options.MaxBatchOperations, _time, _listener.OnPartitionsWoken, _metrics, _logger);
@@ -131,7 +131,7 @@ public sealed partial class SqliteWalStore : IOpenableWalStore
     {
         try
         {
-            Interlocked.Add(ref _pendingBytes, SumPendingBytes(snapshot));
+            AddPendingBytesByLane(snapshot);
         }
         catch (Exception error)
         {
@@ -175,11 +175,14 @@ public sealed partial class SqliteWalStore : IOpenableWalStore
         activity?.SetTag("gateway.wal.commit.duration_ms", operation.CommitDuration.TotalMilliseconds);
         Interlocked.Add(ref _appendedMessages, append.Messages.Count);
         Interlocked.Add(ref _enqueuedRecords, append.Deliveries);
-        Interlocked.Add(ref _pendingBytes, append.DeliveryBytes);
+        foreach (var message in append.Messages)
+        {
+            _pending.Add(message.Lane, message.Routes.Count, (long)message.Payload.Length * message.Routes.Count);
+        }
     }
 
     /// <inheritdoc />
-    public async Task<IReadOnlyList<WalRecord>> LeaseAsync(PartitionKey partition, int maxRecords, long? leaseholder = null)
+    public async Task<IReadOnlyList<WalRecord>> LeaseAsync(PartitionKey partition, int maxRecords, long? leaseholder = null, int lastLane = Lanes.Lane.LowestPriority)
     {
         var leaseReader = _leaseReader ?? throw new InvalidOperationException("The WAL store is not open.");
         // The lease reads the delivery rows: the appends committed before it must have theirs. Without ConfigureAwait, so
@@ -187,10 +190,19 @@ public sealed partial class SqliteWalStore : IOpenableWalStore
         await WriteDeliveryRowsAsync();
         // To the millisecond, as the ack or failure will record it.
         var leasedAt = DateTimeOffset.FromUnixTimeMilliseconds(_time.GetUtcNow().ToUnixTimeMilliseconds());
-        var records = _leased.Lease(partition, maxRecords, limit => leaseReader.ReadEnqueued(partition, limit, leaseholder, leasedAt));
+        var records = _leased.Lease(partition, maxRecords, limit => leaseReader.ReadEnqueued(partition, limit, leaseholder, lastLane, leasedAt));
         Interlocked.Add(ref _enqueuedRecords, -records.Count);
         Interlocked.Add(ref _inFlightRecords, records.Count);
         return records;
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyDictionary<int, int>> GetHighestPendingLanesAsync(string sink, int partitionCount)
+    {
+        var leaseReader = _leaseReader ?? throw new InvalidOperationException("The WAL store is not open.");
+        // Leased records are Enqueued rows (LeasedDeliveries), so a lane being sent still counts as pending.
+        await WriteDeliveryRowsAsync();
+        return leaseReader.ReadHighestPendingLanes(sink, partitionCount);
     }
 
     /// <inheritdoc />
@@ -199,23 +211,23 @@ public sealed partial class SqliteWalStore : IOpenableWalStore
         ArgumentNullException.ThrowIfNull(records);
         // Only records still leased are settled (checked on the writer, just before the update): a record recovered
         // meanwhile is back in the queue, and a late ack or failure from the attempt that lost it must not touch it.
-        var (acked, bytes) = await Writer.Submit(
-            new WalCall<(int, long)>((commands, now) => commands.MarkAcked(_leased.StillLeased(records), now)) { MustBeDurable = false }).ConfigureAwait(false);
+        var acked = await Writer.Submit(
+            new WalCall<List<WalRecord>>((commands, now) => commands.MarkAcked(_leased.StillLeased(records), now)) { MustBeDurable = false }).ConfigureAwait(false);
         Interlocked.Add(ref _inFlightRecords, -_leased.Release(records));
-        Interlocked.Add(ref _ackedRecords, acked);
-        Interlocked.Add(ref _pendingBytes, -bytes);
+        Interlocked.Add(ref _ackedRecords, acked.Count);
+        _pending.Remove(acked);
     }
 
     /// <inheritdoc />
     public async Task<int> FailAsync(IReadOnlyList<WalRecord> records, DeliveryFailure failure)
     {
-        var (requeued, dead, deadBytes) = await Writer.Submit(
-            new WalCall<(int, int, long)>((commands, now) => commands.MarkFailed(_leased.StillLeased(records), failure, now)) { MustBeDurable = false }).ConfigureAwait(false);
+        var (requeued, dead) = await Writer.Submit(
+            new WalCall<(int, List<WalRecord>)>((commands, now) => commands.MarkFailed(_leased.StillLeased(records), failure, now)) { MustBeDurable = false }).ConfigureAwait(false);
         Interlocked.Add(ref _inFlightRecords, -_leased.Release(records));
         Interlocked.Add(ref _enqueuedRecords, requeued);
-        Interlocked.Add(ref _deadRecords, dead);
-        Interlocked.Add(ref _pendingBytes, -deadBytes);
-        return dead;
+        Interlocked.Add(ref _deadRecords, dead.Count);
+        _pending.Remove(dead);
+        return dead.Count;
     }
 
     /// <inheritdoc />
@@ -261,6 +273,30 @@ public sealed partial class SqliteWalStore : IOpenableWalStore
     }
 
     /// <inheritdoc />
+    public async Task<LaneChange> ExpireAsync(int lane, DateTimeOffset cutoff, int limit)
+    {
+        // Held from the lease reader from their selection to the commit that makes them Dead (LeasedDeliveries.Hold).
+        List<long> held = [];
+        try
+        {
+            var expired = await Writer.Submit(new WalCall<LaneChange>((commands, now) =>
+            {
+                _leased.Unhold(held);
+                held = _leased.Hold(commands.SelectExpired(lane, cutoff.ToUnixTimeMilliseconds(), limit));
+                return commands.MarkExpired(lane, held, now);
+            }) { MustBeDurable = false }).ConfigureAwait(false);
+            Interlocked.Add(ref _enqueuedRecords, -expired.Count);
+            Interlocked.Add(ref _deadRecords, expired.Count);
+            _pending.Add(lane, -expired.Count, -expired.Bytes);
+            return expired;
+        }
+        finally
+        {
+            _leased.Unhold(held);
+        }
+    }
+
+    /// <inheritdoc />
     public Task ProbeWriteAsync() => Writer.Submit(new WalCall<int>((commands, now) => commands.WriteProbe(now)));
 
     /// <inheritdoc />
@@ -298,7 +334,11 @@ public sealed partial class SqliteWalStore : IOpenableWalStore
         var change = await Writer.Submit(new WalCall<DeadLetterChange>((commands, now) => commands.ReplayDead(filter, now), replayed => replayed.Partitions)).ConfigureAwait(false);
         Interlocked.Add(ref _deadRecords, -change.Count);
         Interlocked.Add(ref _enqueuedRecords, change.Count);
-        Interlocked.Add(ref _pendingBytes, change.Bytes);
+        foreach (var lane in change.ByLane)
+        {
+            _pending.Add(lane.Lane, lane.Count, lane.Bytes);
+        }
+
         return change;
     }
 
@@ -365,7 +405,7 @@ public sealed partial class SqliteWalStore : IOpenableWalStore
         return new WalStatistics(
             enqueued + inFlight,
             // Before the start-up sum lands, acks of records stored before the start subtract bytes never added.
-            Math.Max(0, Interlocked.Read(ref _pendingBytes)),
+            Math.Max(0, _pending.TotalBytes),
             _writer?.Transactions ?? 0,
             _writer?.Operations ?? 0,
             Interlocked.Read(ref _appendedMessages))
@@ -415,13 +455,35 @@ public sealed partial class SqliteWalStore : IOpenableWalStore
     public Task<IReadOnlyList<SinkBacklog>> GetSinkBacklogsAsync() => ReadDeliveriesAsync(() => SqliteWalQueries.GetSinkBacklogs(_database));
 
     /// <inheritdoc />
+    public Task<IReadOnlyList<LaneBacklog>> GetLaneBacklogsAsync() =>
+        ReadDeliveriesAsync(() => SqliteWalQueries.GetLaneBacklogs(_database, _pending.Snapshot()));
+
+    /// <inheritdoc />
     public Task RecordDeviceAsync(DeviceDirectoryEntry entry)
     {
         ArgumentNullException.ThrowIfNull(entry);
         return Writer.Submit(new WalCall<int>((commands, _) => commands.RecordDevice(entry)));
     }
 
-    // The literal state in each WHERE clause lets SQLite pick that state's partial index.
+    // The state's deliveries, added to each lane's pending count; returns the total. The literal state in the WHERE clause
+    // lets SQLite pick that state's partial index.
+    private long CountPendingByLane(SqliteTransaction transaction, DeliveryState state)
+    {
+        using var count = transaction.Connection!.CreateCommand();
+        count.Transaction = transaction;
+        count.CommandText = $"SELECT lane, count(*) FROM wal_delivery WHERE state = {(int)state} GROUP BY lane";
+        long total = 0;
+        using var reader = count.ExecuteReader();
+        while (reader.Read())
+        {
+            var records = reader.GetInt64(1);
+            _pending.Add(reader.GetInt32(0), records, 0);
+            total += records;
+        }
+
+        return total;
+    }
+
     private static long CountRecords(SqliteTransaction transaction, DeliveryState state)
     {
         using var count = transaction.Connection!.CreateCommand();
@@ -430,19 +492,22 @@ public sealed partial class SqliteWalStore : IOpenableWalStore
         return (long)count.ExecuteScalar()!;
     }
 
-    private static long SumPendingBytes(SqliteTransaction transaction) =>
-        SumBytes(transaction, DeliveryState.Enqueued) + SumBytes(transaction, DeliveryState.InFlight);
-
-    private static long SumBytes(SqliteTransaction transaction, DeliveryState state)
+    // Each lane's pending payload bytes: the Enqueued and InFlight deliveries each need their message's row.
+    private void AddPendingBytesByLane(SqliteTransaction transaction)
     {
         using var sum = transaction.Connection!.CreateCommand();
         sum.Transaction = transaction;
         sum.CommandText = $"""
-            SELECT coalesce(sum(length(m.payload)), 0)
+            SELECT d.lane, coalesce(sum(length(m.payload)), 0)
             FROM wal_delivery d JOIN wal_message m ON m.seq = d.message_seq
-            WHERE d.state = {(int)state}
+            WHERE d.state IN ({(int)DeliveryState.Enqueued}, {(int)DeliveryState.InFlight})
+            GROUP BY d.lane
             """;
-        return (long)sum.ExecuteScalar()!;
+        using var reader = sum.ExecuteReader();
+        while (reader.Read())
+        {
+            _pending.Add(reader.GetInt32(0), 0, reader.GetInt64(1));
+        }
     }
 
     [LoggerMessage(EventId = 1005, Level = LogLevel.Information, Message = "Wrote {Count} delivery rows of messages stored before the last stop")]

@@ -20,7 +20,7 @@ internal sealed class UnwrittenDeliveries
     /// <summary>Past this many, the rows go in the next commit, synced or not (a WAL whose sinks are all down or paused).</summary>
     public const int MaxUnwritten = 1024;
 
-    private readonly List<(long Seq, IReadOnlyList<PartitionKey> Routes)> _entries = [];
+    private readonly List<(long Seq, IReadOnlyList<PartitionKey> Routes, int Lane)> _entries = [];
     private int _count;
 
     /// <summary>Deliveries whose rows are not written yet; readable from any thread.</summary>
@@ -34,7 +34,7 @@ internal sealed class UnwrittenDeliveries
         routes.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(PartitionKey.Parse).ToArray();
 
     /// <summary>Takes in the messages of an append, once its commit has succeeded (writer thread).</summary>
-    public void Add(List<(long Seq, IReadOnlyList<PartitionKey> Routes)> messages)
+    public void Add(List<(long Seq, IReadOnlyList<PartitionKey> Routes, int Lane)> messages)
     {
         var deliveries = _count;
         foreach (var message in messages)
@@ -52,9 +52,9 @@ internal sealed class UnwrittenDeliveries
     /// </summary>
     public int Write(SqliteWalCommands commands, long nowMs)
     {
-        foreach (var (seq, routes) in _entries)
+        foreach (var (seq, routes, lane) in _entries)
         {
-            commands.InsertDeliveries(seq, routes, nowMs);
+            commands.InsertDeliveries(seq, routes, lane, nowMs);
         }
 
         return _entries.Count;

@@ -21,6 +21,7 @@ public sealed class OpenApiTests(AdminGateway gateway)
             ["/admin/v1/devices/{deviceId}/disable"] = ["post"],
             ["/admin/v1/devices/{deviceId}/enable"] = ["post"],
             ["/admin/v1/sinks"] = ["get"],
+            ["/admin/v1/lanes"] = ["get"],
             ["/admin/v1/sinks/{sink}/partitions"] = ["get"],
             ["/admin/v1/sinks/{sink}/pause"] = ["post"],
             ["/admin/v1/sinks/{sink}/resume"] = ["post"],

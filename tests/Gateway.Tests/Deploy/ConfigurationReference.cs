@@ -2,6 +2,7 @@ using System.Collections;
 using System.Globalization;
 using System.Reflection;
 using Gateway.Ingest.Http;
+using Gateway.Lanes;
 using Gateway.Silo.Hosting;
 using Gateway.Sinks;
 
@@ -12,7 +13,7 @@ public sealed record ConfigurationKey(string Key, string Type, string Default);
 
 /// <summary>
 /// Every configuration key the gateway binds, read by reflection from its options classes: each public type
-/// with a <c>Section</c> constant in the gateway's assemblies, plus the sink list (bound under <c>Gateway</c>).
+/// with a <c>Section</c> constant in the gateway's assemblies, plus the sink and lane lists (bound under <c>Gateway</c>).
 /// A new options class or property is found without anyone listing it here.
 /// </summary>
 public static class ConfigurationReference
@@ -28,6 +29,7 @@ public static class ConfigurationReference
             .Where(type => type.IsClass && type.GetField("Section", BindingFlags.Public | BindingFlags.Static) is { IsLiteral: true })
             .Select(type => (Type: type, Section: (string)type.GetField("Section")!.GetRawConstantValue()!))
             .Append((typeof(SinkListOptions), GatewayOptions.Section))
+            .Append((typeof(LaneListOptions), GatewayOptions.Section))
             .OrderBy(pair => pair.Section, StringComparer.Ordinal);
         foreach (var (type, section) in sections)
         {

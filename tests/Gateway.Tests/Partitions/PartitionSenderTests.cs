@@ -1,4 +1,5 @@
 using System.Reflection;
+using Gateway.Lanes;
 using Gateway.Partitions;
 using Gateway.Sinks;
 using Gateway.Tests.Infrastructure;
@@ -290,17 +291,103 @@ public sealed class PartitionSenderTests : IDisposable
         Assert.Single(_sink.Batches);
     }
 
-    private PartitionSender NewSender(IDeliveryLog? log = null, bool paused = false) =>
-        new(Key, _sink, _circuit, log ?? _wal.Store, _host, leaseholder: 7, paused, _options,
-            new RetryBackoff(_options.BackoffBase, _options.BackoffCap, new Random(1)), _backingOff, WalFixture.NewMetrics(), _clock,
-            NullLogger.Instance);
+    [Fact]
+    public async Task A_circuit_that_closes_cuts_a_backoff_short_so_every_partition_resumes_with_the_sink()
+    {
+        var sender = NewSender();
+        await AppendAsync(1);
+        sender.Start();
+        _sink.Next(DeliveryResult.Retry("down"));
+        await FireAsync(sender);
+        Assert.Equal(PartitionSendState.BackingOff, sender.State);
 
-    private Task AppendAsync(int count)
+        sender.CircuitClosed();
+
+        Assert.Equal(PartitionSendState.Scheduled, sender.State);
+        Assert.Equal(TimeSpan.Zero, _host.Due);
+        await FireAsync(sender);
+        Assert.Equal("1 | 1", _sink.Sent);
+    }
+
+    [Fact]
+    public async Task With_lanes_a_partition_sends_its_highest_lane_alone_first_then_the_next()
+    {
+        var sender = NewSender(laneGate: Gate());
+        await AppendAsync(2, Bulk);
+        await AppendAsync(1, Critical);
+        sender.Start();
+
+        await FireAsync(sender);
+        await FireAsync(sender);
+
+        Assert.Equal("3 | 1,2", _sink.Sent);
+    }
+
+    [Fact]
+    public async Task With_lanes_a_partition_holds_its_bulk_back_while_another_partition_of_the_sink_has_alarms_to_send()
+    {
+        var sender = NewSender(laneGate: Gate());
+        var other = new PartitionKey(Key.Sink, 5);
+        await AppendAsync(2, Bulk);
+        await _wal.Store.AppendAsync(Append("alarm-1", 1, 1, Critical, other));
+        sender.Start();
+
+        await FireAsync(sender);
+
+        Assert.Empty(_sink.Batches);
+        Assert.Equal(PartitionSendState.Scheduled, sender.State);
+        Assert.Equal(PartitionSender.HeldBackRecheck, _host.Due);
+        await _wal.Store.AckAsync(await _wal.Store.LeaseAsync(other, 10));
+        await FireAsync(sender);
+        Assert.Equal("1,2", _sink.Sent);
+    }
+
+    [Fact]
+    public async Task A_partition_held_back_by_a_higher_lane_that_does_not_move_sends_a_batch_of_its_own_after_the_hold_limit()
+    {
+        var sender = NewSender(laneGate: Gate());
+        await AppendAsync(4, Bulk);
+        await _wal.Store.AppendAsync(Append("alarm-1", 1, 1, Critical, new PartitionKey(Key.Sink, 5)));
+        sender.Start();
+
+        var held = TimeSpan.Zero;
+        while (_sink.Batches.Count == 0)
+        {
+            held += _host.Due!.Value;
+            await FireAsync(sender);
+        }
+
+        Assert.InRange(held, LaneGate.HoldLimit, LaneGate.HoldLimit + PartitionSender.HeldBackRecheck);
+        Assert.Equal("1,2,3", _sink.Sent);
+        Assert.Equal(TimeSpan.Zero, _host.Due);
+        await FireAsync(sender);
+        Assert.Equal(PartitionSender.HeldBackRecheck, _host.Due);
+    }
+
+    private const int Critical = 0;
+    private const int Bulk = 9;
+
+    private LaneGate Gate() => LaneGate.For(
+        new LaneCatalog([
+            new Lane(new LaneOptions { Name = "critical", Priority = Critical, Topics = ["devices/+/telemetry/alarms"] }),
+            new Lane(new LaneOptions { Name = "bulk", Priority = Bulk }),
+        ]),
+        _wal.Store, Key, partitionCount: 8, _clock);
+
+    private PartitionSender NewSender(IDeliveryLog? log = null, bool paused = false, LaneGate? laneGate = null) =>
+        new(Key, _sink, _circuit, log ?? _wal.Store, _host, leaseholder: 7, paused, _options,
+            new RetryBackoff(_options.BackoffBase, _options.BackoffCap, new Random(1)), _backingOff, laneGate ?? LaneGate.Open,
+            WalFixture.NewMetrics(), _clock, NullLogger.Instance);
+
+    private Task AppendAsync(int count, int lane = Lane.DefaultPriority)
     {
         var first = _nextSequence;
         _nextSequence += count;
-        return _wal.Store.AppendAsync(WalFixture.Append("pump-1", first, count, Key));
+        return _wal.Store.AppendAsync(Append("pump-1", first, count, lane, Key));
     }
+
+    private static WalAppend Append(string deviceId, long firstSequence, int count, int lane, PartitionKey partition) =>
+        new(deviceId, Enumerable.Range(0, count).Select(i => WalFixture.Message(deviceId, firstSequence + i, partition) with { Lane = lane }).ToList());
 
     /// <summary>Lets the clock reach the scheduled send and runs it, as the grain's timer would.</summary>
     private Task FireAsync(PartitionSender sender)

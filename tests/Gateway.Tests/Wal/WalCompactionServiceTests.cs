@@ -1,3 +1,4 @@
+using Gateway.Lanes;
 using Gateway.Partitions;
 using Gateway.Tests.Infrastructure;
 using Gateway.Wal;
@@ -21,8 +22,9 @@ public abstract class WalCompactionServiceTests
         await wal.Store.AppendAsync(WalFixture.Append("a", 1, 4, partition));
         await wal.Store.AckAsync(await wal.Store.LeaseAsync(partition, 3));
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        var compaction = new WalCompactionService(wal.Store, Options.Create(new WalOptions { AckedRetention = TimeSpan.FromHours(1) }),
-            clock, NullLogger<WalCompactionService>.Instance);
+        var lanes = new LaneCatalog([LaneCatalog.Default]);
+        var compaction = new WalCompactionService(wal.Store, lanes, new LaneActivity(WalFixture.NewMetrics(), lanes),
+            Options.Create(new WalOptions { AckedRetention = TimeSpan.FromHours(1) }), clock, NullLogger<WalCompactionService>.Instance);
 
         clock.Advance(TimeSpan.FromMinutes(59));
         Assert.Equal(0, await compaction.CompactOnceAsync());

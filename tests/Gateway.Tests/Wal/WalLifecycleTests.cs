@@ -591,12 +591,17 @@ public sealed class SqliteWalLifecycleTests : WalLifecycleTests
                 INSERT INTO wal_delivery_event (delivery_id, at, from_state, to_state, attempts, error) VALUES (2, 5, 1, 3, 1, 'HTTP 400'), (4, 6, 1, 0, 1, 'HTTP 503');
                 CREATE INDEX ix_wal_delivery_message ON wal_delivery (message_seq);
                 ALTER TABLE wal_message DROP COLUMN routes;
+                DROP INDEX ix_wal_delivery_enqueued;
+                CREATE INDEX ix_wal_delivery_enqueued ON wal_delivery (sink, partition, id) WHERE state = 0;
+                ALTER TABLE wal_message DROP COLUMN lane;
+                ALTER TABLE wal_delivery DROP COLUMN lane;
+                ALTER TABLE wal_delivery DROP COLUMN replayed_at;
                 UPDATE gateway_schema SET version = 7 WHERE component = 'wal';
                 """;
             command.ExecuteNonQuery();
         }
 
-        Assert.Equal(2, SqliteSchemaMigrator.Apply(database, typeof(SqliteWalStore).Assembly, "wal"));
+        Assert.Equal(3, SqliteSchemaMigrator.Apply(database, typeof(SqliteWalStore).Assembly, "wal"));
 
         Assert.Equal("256 file, 257 cloud, 512 file, 513 cloud", WalDatabase.Text(database.FilePath,
             "SELECT group_concat(id || ' ' || sink, ', ') FROM (SELECT id, sink FROM wal_delivery ORDER BY id)"));
@@ -612,10 +617,10 @@ public sealed class SqliteWalLifecycleTests : WalLifecycleTests
         var database = new SqliteDatabase(directory.Path);
 
         // 0001-wal, 0002-probe, 0003-device-activity, 0004-history, 0005-partition-leaseholder, 0006-lean-history,
-        // 0007-lease-without-write, 0008-delivery-ids-by-message, 0009-delivery-rows-later.
-        Assert.Equal(9, SqliteSchemaMigrator.Apply(database, typeof(SqliteWalStore).Assembly, "wal"));
+        // 0007-lease-without-write, 0008-delivery-ids-by-message, 0009-delivery-rows-later, 0010-lanes.
+        Assert.Equal(10, SqliteSchemaMigrator.Apply(database, typeof(SqliteWalStore).Assembly, "wal"));
         Assert.Equal(0, SqliteSchemaMigrator.Apply(database, typeof(SqliteWalStore).Assembly, "wal"));
-        Assert.Equal(9, WalDatabase.Scalar(database.FilePath, "SELECT version FROM gateway_schema WHERE component = 'wal'"));
+        Assert.Equal(10, WalDatabase.Scalar(database.FilePath, "SELECT version FROM gateway_schema WHERE component = 'wal'"));
         Assert.Equal("wal", WalDatabase.Text(database.FilePath, "PRAGMA journal_mode"));
     }
 }
@@ -633,9 +638,10 @@ public sealed class PostgreSqlWalLifecycleTests(PostgreSqlServer server) : WalLi
         var applied = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ =>
             Task.Run(() => PostgreSqlSchemaMigrator.ApplyAsync(database, typeof(PostgreSqlWalStore).Assembly, PostgreSqlWalStore.SchemaComponent))));
 
-        // 0001-wal, 0002-device-activity, 0003-history, 0004-partition-leaseholder: all applied by one node, none by the others.
-        Assert.Equal(4, applied.Sum());
-        Assert.Equal(4, applied.Max());
-        Assert.Equal(4, PostgreSqlWalUnderTest.Scalar(database.ConnectionString, "SELECT version FROM gateway_schema WHERE component = 'wal'"));
+        // 0001-wal, 0002-device-activity, 0003-history, 0004-partition-leaseholder, 0005-lanes: all applied by one node,
+        // none by the others.
+        Assert.Equal(5, applied.Sum());
+        Assert.Equal(5, applied.Max());
+        Assert.Equal(5, PostgreSqlWalUnderTest.Scalar(database.ConnectionString, "SELECT version FROM gateway_schema WHERE component = 'wal'"));
     }
 }
