@@ -3,7 +3,8 @@
 # receiver is stopped and started, and the data disk (a small loop-mounted ext4 image, or a size-limited tmpfs
 # when loop devices are not available) is filled until ingest refuses and then freed. At the end the checker
 # compares every acknowledged message with what the file sink and the cloud received: 0 missing, per-device
-# order kept, or the script exits non-zero. Needs root (mount).
+# order kept, or the script exits non-zero. Two priority lanes are in use (devices chaos-1* critical, the rest bulk).
+# Needs root (mount).
 #   benchmarks/chaos.sh [--cycles 20] [--devices 50] [--rate 500] [--no-build]
 # With --power-cut, the power is cut instead (--cycles times): the data folder is on powercutfs (tests/PowerCutFs),
 # which drops everything not made durable, tears the last unsynced write, and is mounted again on what survived. It
@@ -73,6 +74,10 @@ settings=(
     Gateway__Sinks__1__Name=cloud Gateway__Sinks__1__Type=http "Gateway__Sinks__1__Url=http://127.0.0.1:$cloud_port/ingest"
     Gateway__Sinks__1__AllowInsecure=true Gateway__Sinks__1__CircuitOpenDuration=00:00:03
     Gateway__Wal__DiskFreeFloorBytes=$((48 * 1024 * 1024)) Gateway__Wal__RetryAfterSeconds=1
+    # Two lanes in use: devices chaos-1 and chaos-10..19 are critical, the rest bulk, which keeps a disk floor of its own.
+    Gateway__Lanes__0__Name=critical Gateway__Lanes__0__Priority=0 'Gateway__Lanes__0__Devices__0=chaos-1*'
+    Gateway__Lanes__1__Name=bulk Gateway__Lanes__1__Priority=9 Gateway__Lanes__1__Share=0.9
+    Gateway__Lanes__1__DiskFreeFloorBytes=$((64 * 1024 * 1024))
 )
 start_cloud() {
     dotnet "$(load_dll)" receive --port "$cloud_port" --out "$work/cloud.ndjson" >>"$work/cloud.log" 2>&1 &
@@ -144,7 +149,7 @@ echo "## Chaos run"
 echo
 echo "- $(date -u +%F), $kills SIGKILLs of the gateway at random moments (0.5-4 s apart, after each restart's readiness)"
 echo "- load: $devices MQTT 5 QoS 1 devices, 1 in flight each, $rate msgs/s offered, 200-byte payloads: $(cat "$work/load.json")"
-echo "- cloud receiver: $cloud_outage; data disk: $disk; disk full: $disk_refused"
+echo "- lanes: critical (priority 0, devices chaos-1*) and bulk (priority 9, share 0.9, disk floor 64 MiB); cloud receiver: $cloud_outage; data disk: $disk; disk full: $disk_refused"
 echo "- file sink:  $(cat "$work/check-file.txt")"
 echo "- cloud sink: $(cat "$work/check-cloud.txt" 2>/dev/null || echo 'not checked')"
 exit $verdict

@@ -46,39 +46,58 @@ public sealed class LaneGate
     public void SinkRecovered() => _heldSince = null;
 
     /// <summary>
-    /// Whether the partition may send now and the last lane its lease may take: the sink's highest pending lane when this
-    /// partition holds some of it; null when it must wait for the other partitions' higher lanes.
+    /// What the partition's next lease may take: up to the highest lane another partition of the sink waits to send
+    /// (every lane when none does); null when another partition has a higher lane than any here, and this one must wait.
     /// </summary>
-    public async Task<int?> NextLaneAsync()
+    public async Task<LaneLease?> NextLeaseAsync()
     {
         if (_wal is null)
         {
-            return Lane.LowestPriority;
+            return LaneLease.AllLanes;
         }
 
-        var highest = await _wal.GetHighestPendingLanesAsync(_key.Sink, _partitionCount);
-        if (!highest.TryGetValue(_key.Partition, out var own))
+        var pending = await _wal.GetPendingLanesAsync(_key.Sink, _partitionCount);
+        if (!pending.TryGetValue(_key.Partition, out var own))
         {
             // Nothing pending here: the lease finds nothing, as without lanes.
             _heldSince = null;
-            return Lane.LowestPriority;
+            return LaneLease.AllLanes;
         }
 
-        var sinkHighest = highest.Values.Min();
-        if (own <= sinkHighest)
+        int? othersHighest = null;
+        foreach (var (partition, lanes) in pending)
         {
+            if (partition != _key.Partition && (othersHighest is null || lanes.Highest < othersHighest))
+            {
+                othersHighest = lanes.Highest;
+            }
+        }
+
+        if (othersHighest is { } waiting && own.Highest > waiting)
+        {
+            var now = _time.GetUtcNow();
+            _heldSince ??= now;
+            if (now - _heldSince.Value < HoldLimit)
+            {
+                return null;
+            }
+
+            // Held too long: one batch of its own highest lane.
             _heldSince = null;
-            return own;
-        }
-
-        var now = _time.GetUtcNow();
-        _heldSince ??= now;
-        if (now - _heldSince.Value < HoldLimit)
-        {
-            return null;
+            return new LaneLease(own.Highest, LowerLanesWait: own.Lowest > own.Highest);
         }
 
         _heldSince = null;
-        return own;
+        var lastLane = othersHighest ?? Lane.LowestPriority;
+        return new LaneLease(lastLane, LowerLanesWait: own.Lowest > lastLane);
     }
+}
+
+/// <summary>What a partition's lease may take.</summary>
+/// <param name="LastLane">The lowest priority number the lease takes.</param>
+/// <param name="LowerLanesWait">The partition holds records of lanes after <paramref name="LastLane"/>: more may be sent at once.</param>
+public readonly record struct LaneLease(int LastLane, bool LowerLanesWait)
+{
+    /// <summary>Every lane, in the lease's order.</summary>
+    public static LaneLease AllLanes => new(Lane.LowestPriority, LowerLanesWait: false);
 }

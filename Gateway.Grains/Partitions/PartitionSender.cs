@@ -1,4 +1,3 @@
-using Gateway.Lanes;
 using Gateway.Sinks;
 using Gateway.Telemetry;
 using Gateway.Wal;
@@ -244,7 +243,7 @@ public sealed partial class PartitionSender
     {
         // A retry takes exactly the records that failed (they are back at the head of the queue), so the batch, and
         // with it the sink's idempotency key, is the same on every attempt.
-        if (await _laneGate.NextLaneAsync() is not { } lastLane)
+        if (await _laneGate.NextLeaseAsync() is not { } lanes)
         {
             // Another partition of the sink sends a higher lane first; look again shortly.
             ScheduleSend(HeldBackRecheck);
@@ -252,7 +251,7 @@ public sealed partial class PartitionSender
         }
 
         var limit = _retryBatchSize ?? _options.BatchSize;
-        var batch = await _wal.LeaseAsync(_key, limit, _leaseholder, lastLane);
+        var batch = await _wal.LeaseAsync(_key, limit, _leaseholder, lanes.LastLane);
         if (batch.Count == 0)
         {
             StopBackingOff();
@@ -275,10 +274,10 @@ public sealed partial class PartitionSender
             _delivered += batch.Count;
             _consecutiveFailures = 0;
             StopBackingOff();
-            // A full batch, or one of a lane with lanes after it: more may be waiting. Otherwise the lease took everything
+            // A full batch, or lower lanes left behind by the lease: more is waiting. Otherwise the lease took everything
             // committed before it, and a record committed since woke the partition (a wake during the send, or one queued
             // behind it).
-            FinishSend(moreMayWait: batch.Count == limit || lastLane < Lane.LowestPriority);
+            FinishSend(moreMayWait: batch.Count == limit || lanes.LowerLanesWait);
             return (true, result.Outcome);
         }
 

@@ -23,10 +23,10 @@ public interface IDeliveryLog
 
     /// <summary>
     /// For each of the sink's partitions (0 to <paramref name="partitionCount"/> - 1) that holds Enqueued or InFlight
-    /// records, the highest lane among them (lowest priority number): what the sink's partitions must send before any
-    /// lower lane. One index seek per partition.
+    /// records, the highest and the lowest lane among them: what the sink's partitions must send before any lower lane,
+    /// and whether a partition has lower lanes waiting. Two index seeks per partition.
     /// </summary>
-    Task<IReadOnlyDictionary<int, int>> GetHighestPendingLanesAsync(string sink, int partitionCount);
+    Task<IReadOnlyDictionary<int, PendingLanes>> GetPendingLanesAsync(string sink, int partitionCount);
 
     /// <summary>Marks delivered records Acked.</summary>
     Task AckAsync(IReadOnlyList<WalRecord> records);

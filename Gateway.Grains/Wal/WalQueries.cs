@@ -78,6 +78,9 @@ public sealed record PartitionDepth(
 /// <param name="OldestPendingReceivedAt">When the oldest of their messages was received.</param>
 public sealed record SinkBacklog(string Sink, long Records, DateTimeOffset? OldestPendingReceivedAt);
 
+/// <summary>The highest and the lowest lane (by priority number: lowest and highest) a partition has pending.</summary>
+public readonly record struct PendingLanes(int Highest, int Lowest);
+
 /// <summary>What one lane (by its priority) has still to deliver: its deliveries Enqueued or InFlight, their payload bytes, and when the oldest of their messages was received.</summary>
 public sealed record LaneBacklog(int Lane, long Records, long Bytes, DateTimeOffset? OldestPendingReceivedAt);
 

@@ -7,8 +7,8 @@ internal sealed record CommandLine(IReadOnlyList<string> Scenarios, string SiloA
 {
     public const string Usage = """
         usage: Gateway.Benchmarks <scenario>... [--silo <path of Gateway.Silo.dll>]
-          scenarios: wal-append, wal-backlog, http-ingest, http-drain, cold-start, or all
-          --silo     the built gateway that http-ingest, http-drain and cold-start start; by default the repository's
+          scenarios: wal-append, wal-backlog, http-ingest, http-drain, lane-drain, cold-start, or all
+          --silo     the built gateway that http-ingest, http-drain, lane-drain and cold-start start; by default the repository's
                      Gateway.Silo/bin/Release/net10.0/Gateway.Silo.dll
         """;
 

@@ -24,6 +24,7 @@ internal static class Program
         (WalBacklogScenario.Name, _ => new WalBacklogScenario()),
         (HttpIngestScenario.Name, command => new HttpIngestScenario(command.SiloAssembly)),
         (HttpDrainScenario.Name, command => new HttpDrainScenario(command.SiloAssembly)),
+        (LaneDrainScenario.Name, command => new LaneDrainScenario(command.SiloAssembly)),
         (ColdStartScenario.Name, command => new ColdStartScenario(command.SiloAssembly)),
     ];
 

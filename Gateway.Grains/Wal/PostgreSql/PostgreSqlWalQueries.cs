@@ -72,14 +72,19 @@ internal static class PostgreSqlWalQueries
         ORDER BY p.sink
         """;
 
-    // Per partition, one seek of the Enqueued index (sink, partition, lane, id) and the few InFlight rows; least() skips nulls.
-    private const string HighestPendingLanes = """
-        SELECT n, lane FROM (
-            SELECT p.n, least(
-                (SELECT lane FROM wal_delivery WHERE sink = $1 AND partition = p.n AND state = 0 ORDER BY lane LIMIT 1),
-                (SELECT min(lane) FROM wal_delivery WHERE sink = $1 AND partition = p.n AND state = 1))::integer AS lane
-            FROM generate_series(0, $2 - 1) AS p(n)) best
-        WHERE lane IS NOT NULL
+    // Per partition, two seeks of the Enqueued index (sink, partition, lane, id) and the few InFlight rows; least() and
+    // greatest() skip nulls.
+    private const string PendingLanesByPartition = """
+        SELECT n, highest, lowest FROM (
+            SELECT p.n,
+                least(
+                    (SELECT lane FROM wal_delivery WHERE sink = $1 AND partition = p.n AND state = 0 ORDER BY lane LIMIT 1),
+                    (SELECT min(lane) FROM wal_delivery WHERE sink = $1 AND partition = p.n AND state = 1))::integer AS highest,
+                greatest(
+                    (SELECT lane FROM wal_delivery WHERE sink = $1 AND partition = p.n AND state = 0 ORDER BY lane DESC LIMIT 1),
+                    (SELECT max(lane) FROM wal_delivery WHERE sink = $1 AND partition = p.n AND state = 1))::integer AS lowest
+            FROM generate_series(0, $2 - 1) AS p(n)) lanes
+        WHERE highest IS NOT NULL
         """;
 
     // Counted from the rows: the counter table (wal_counter) keeps cluster-wide totals, not totals by lane.
@@ -207,16 +212,16 @@ internal static class PostgreSqlWalQueries
         return devices;
     }
 
-    public static async Task<IReadOnlyDictionary<int, int>> GetHighestPendingLanesAsync(NpgsqlDataSource dataSource, string sink, int partitionCount)
+    public static async Task<IReadOnlyDictionary<int, PendingLanes>> GetPendingLanesAsync(NpgsqlDataSource dataSource, string sink, int partitionCount)
     {
-        await using var command = dataSource.CreateCommand(HighestPendingLanes);
+        await using var command = dataSource.CreateCommand(PendingLanesByPartition);
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = sink });
         command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = partitionCount });
-        var lanes = new Dictionary<int, int>();
+        var lanes = new Dictionary<int, PendingLanes>();
         await using var reader = await command.ExecuteReaderAsync().ConfigureAwait(false);
         while (await reader.ReadAsync().ConfigureAwait(false))
         {
-            lanes[reader.GetInt32(0)] = reader.GetInt32(1);
+            lanes[reader.GetInt32(0)] = new PendingLanes(reader.GetInt32(1), reader.GetInt32(2));
         }
 
         return lanes;

@@ -95,8 +95,8 @@ public sealed class PostgreSqlWalStore : IOpenableWalStore
         await Writer.Submit(PostgreSqlWalStatements.LeaseCall(partition, maxRecords, leaseholder, lastLane)).ConfigureAwait(false);
 
     /// <inheritdoc />
-    public Task<IReadOnlyDictionary<int, int>> GetHighestPendingLanesAsync(string sink, int partitionCount) =>
-        PostgreSqlWalQueries.GetHighestPendingLanesAsync(_database.DataSource, sink, partitionCount);
+    public Task<IReadOnlyDictionary<int, PendingLanes>> GetPendingLanesAsync(string sink, int partitionCount) =>
+        PostgreSqlWalQueries.GetPendingLanesAsync(_database.DataSource, sink, partitionCount);
 
     /// <inheritdoc />
     public Task AckAsync(IReadOnlyList<WalRecord> records)

@@ -14,9 +14,9 @@ internal sealed class SqliteLeaseReader : IDisposable
 {
     private readonly SqliteConnection _connection;
     private readonly SqliteCommand _selectEnqueued;
-    private readonly Lock _highestLanesLock = new();
-    private readonly SqliteConnection _highestLanesConnection;
-    private readonly SqliteCommand _selectHighestLanes;
+    private readonly Lock _pendingLanesLock = new();
+    private readonly SqliteConnection _pendingLanesConnection;
+    private readonly SqliteCommand _selectPendingLanes;
 
     public SqliteLeaseReader(SqliteDatabase database)
     {
@@ -35,31 +35,34 @@ internal sealed class SqliteLeaseReader : IDisposable
             _selectEnqueued.Parameters.Add(new SqliteParameter { ParameterName = name });
         }
 
-        // One seek of the Enqueued index (sink, partition, lane, id) per partition, rather than a scan of the sink's backlog.
-        _highestLanesConnection = database.Open();
-        _selectHighestLanes = _highestLanesConnection.CreateCommand();
-        _selectHighestLanes.CommandText = """
+        // Two seeks of the Enqueued index (sink, partition, lane, id) per partition, rather than a scan of the sink's backlog.
+        _pendingLanesConnection = database.Open();
+        _selectPendingLanes = _pendingLanesConnection.CreateCommand();
+        _selectPendingLanes.CommandText = """
             WITH RECURSIVE p(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM p WHERE n + 1 < $partitions)
-            SELECT n, lane FROM (
-                SELECT n, (SELECT lane FROM wal_delivery WHERE sink = $sink AND partition = p.n AND state = 0 ORDER BY lane LIMIT 1) AS lane FROM p)
-            WHERE lane IS NOT NULL
+            SELECT n, highest, lowest FROM (
+                SELECT n,
+                    (SELECT lane FROM wal_delivery WHERE sink = $sink AND partition = p.n AND state = 0 ORDER BY lane LIMIT 1) AS highest,
+                    (SELECT lane FROM wal_delivery WHERE sink = $sink AND partition = p.n AND state = 0 ORDER BY lane DESC LIMIT 1) AS lowest
+                FROM p)
+            WHERE highest IS NOT NULL
             """;
-        _selectHighestLanes.Parameters.Add(new SqliteParameter { ParameterName = "$sink" });
-        _selectHighestLanes.Parameters.Add(new SqliteParameter { ParameterName = "$partitions" });
+        _selectPendingLanes.Parameters.Add(new SqliteParameter { ParameterName = "$sink" });
+        _selectPendingLanes.Parameters.Add(new SqliteParameter { ParameterName = "$partitions" });
     }
 
-    /// <summary>The highest lane (lowest priority number) Enqueued in each of the sink's partitions that has any.</summary>
-    public Dictionary<int, int> ReadHighestPendingLanes(string sink, int partitionCount)
+    /// <summary>The highest and lowest lane Enqueued in each of the sink's partitions that has any.</summary>
+    public Dictionary<int, PendingLanes> ReadPendingLanes(string sink, int partitionCount)
     {
-        lock (_highestLanesLock)
+        lock (_pendingLanesLock)
         {
-            _selectHighestLanes.Parameters[0].Value = sink;
-            _selectHighestLanes.Parameters[1].Value = partitionCount;
-            var lanes = new Dictionary<int, int>();
-            using var reader = _selectHighestLanes.ExecuteReader();
+            _selectPendingLanes.Parameters[0].Value = sink;
+            _selectPendingLanes.Parameters[1].Value = partitionCount;
+            var lanes = new Dictionary<int, PendingLanes>();
+            using var reader = _selectPendingLanes.ExecuteReader();
             while (reader.Read())
             {
-                lanes[reader.GetInt32(0)] = reader.GetInt32(1);
+                lanes[reader.GetInt32(0)] = new PendingLanes(reader.GetInt32(1), reader.GetInt32(2));
             }
 
             return lanes;
@@ -90,7 +93,7 @@ internal sealed class SqliteLeaseReader : IDisposable
     {
         _selectEnqueued.Dispose();
         _connection.Dispose();
-        _selectHighestLanes.Dispose();
-        _highestLanesConnection.Dispose();
+        _selectPendingLanes.Dispose();
+        _pendingLanesConnection.Dispose();
     }
 }

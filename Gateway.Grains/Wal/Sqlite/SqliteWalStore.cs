@@ -197,12 +197,12 @@ public sealed partial class SqliteWalStore : IOpenableWalStore
     }
 
     /// <inheritdoc />
-    public async Task<IReadOnlyDictionary<int, int>> GetHighestPendingLanesAsync(string sink, int partitionCount)
+    public async Task<IReadOnlyDictionary<int, PendingLanes>> GetPendingLanesAsync(string sink, int partitionCount)
     {
         var leaseReader = _leaseReader ?? throw new InvalidOperationException("The WAL store is not open.");
         // Leased records are Enqueued rows (LeasedDeliveries), so a lane being sent still counts as pending.
         await WriteDeliveryRowsAsync();
-        return leaseReader.ReadHighestPendingLanes(sink, partitionCount);
+        return leaseReader.ReadPendingLanes(sink, partitionCount);
     }
 
     /// <inheritdoc />

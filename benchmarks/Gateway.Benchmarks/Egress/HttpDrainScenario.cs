@@ -3,11 +3,7 @@ using System.Globalization;
 using System.Runtime.CompilerServices;
 using Gateway.Benchmarks.Http;
 using Gateway.Benchmarks.Measurement;
-using Gateway.Benchmarks.Wal;
-using Gateway.Devices;
-using Gateway.Partitions;
 using Gateway.Storage;
-using Gateway.Wal;
 
 namespace Gateway.Benchmarks.Egress;
 
@@ -21,32 +17,19 @@ internal sealed class HttpDrainScenario(string siloAssembly) : IScenario
     /// <summary>The subcommand.</summary>
     public const string Name = "http-drain";
 
-    private const string SinkName = "cloud";
-    private const int Devices = 100;
-    private const int Backlog = 1_000_000;
-    private const int AppendBatch = 1_000;
     private const int DownWindows = 3;
     private static readonly TimeSpan DownWindow = TimeSpan.FromSeconds(10);
-    private static readonly TimeSpan DrainTimeLimit = TimeSpan.FromMinutes(5);
 
     public async IAsyncEnumerable<ResultRow> RunAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var dataFolder = TempFolder.Create("gateway-bench-drain");
-        StatusLog.Write($"{Name}: writing a backlog of {Backlog:N0} messages");
+        StatusLog.Write($"{Name}: writing a backlog of {DrainBacklog.Backlog:N0} messages");
         var filling = Stopwatch.StartNew();
-        await FillAsync(new SqliteDatabase(dataFolder.Path), cancellationToken).ConfigureAwait(false);
+        await DrainBacklog.FillAsync(new SqliteDatabase(dataFolder.Path), Lanes.Lane.DefaultPriority, cancellationToken).ConfigureAwait(false);
         StatusLog.Write($"{Name}: backlog written in {filling.Elapsed.TotalSeconds:F1} s");
 
         var cloudPort = FreePorts.Take(1)[0];
-        var settings = new Dictionary<string, string>
-        {
-            ["Gateway:Sinks:0:Name"] = SinkName,
-            ["Gateway:Sinks:0:Type"] = "http",
-            ["Gateway:Sinks:0:Url"] = $"http://127.0.0.1:{cloudPort}/ingest",
-            ["Gateway:Sinks:0:AllowInsecure"] = "true",
-            ["Gateway:Delivery:BatchSize"] = "1000",
-            ["Gateway:Wal:HighWaterMessages"] = "10000000",
-        };
+        var settings = DrainBacklog.Settings(cloudPort);
         await using var gateway = await GatewayProcess.StartAsync(siloAssembly, dataFolder, settings, cancellationToken).ConfigureAwait(false);
 
         // The cloud is down: what does waiting cost? Sampled in consecutive windows, since the first seconds
@@ -56,7 +39,7 @@ internal sealed class HttpDrainScenario(string siloAssembly) : IScenario
             var cpuBefore = gateway.CpuTime;
             await Task.Delay(DownWindow, cancellationToken).ConfigureAwait(false);
             var idleCpu = (gateway.CpuTime - cpuBefore) / DownWindow;
-            yield return new ResultRow($"{Name}: cloud down, {Backlog:N0} pending, window {window}", 0, DownWindow, null,
+            yield return new ResultRow($"{Name}: cloud down, {DrainBacklog.Backlog:N0} pending, window {window}", 0, DownWindow, null,
                 string.Create(CultureInfo.InvariantCulture, $"gateway CPU {idleCpu:P1} of one core while waiting"));
         }
 
@@ -64,53 +47,15 @@ internal sealed class HttpDrainScenario(string siloAssembly) : IScenario
         // the next probe, and the drain is timed from its first record to the last.
         await using var cloud = await CountingReceiver.StartAsync(cloudPort).ConfigureAwait(false);
         var sinceCloudUp = Stopwatch.StartNew();
-        await WaitForAsync(() => cloud.Records > 0, sinceCloudUp, cancellationToken).ConfigureAwait(false);
+        await DrainWait.UntilAsync(() => cloud.Records > 0, sinceCloudUp, cancellationToken).ConfigureAwait(false);
         var resumedAfter = sinceCloudUp.Elapsed;
         var drain = Stopwatch.StartNew();
         var cpuAtDrain = gateway.CpuTime;
-        await WaitForAsync(() => cloud.Records >= Backlog, sinceCloudUp, cancellationToken).ConfigureAwait(false);
+        await DrainWait.UntilAsync(() => cloud.Records >= DrainBacklog.Backlog, sinceCloudUp, cancellationToken).ConfigureAwait(false);
         drain.Stop();
         var drainCpu = (gateway.CpuTime - cpuAtDrain) / drain.Elapsed;
         yield return new ResultRow($"{Name}: backlog to HTTP sink", cloud.Records, drain.Elapsed, null,
             string.Create(CultureInfo.InvariantCulture,
                 $"first to last record, batches of 1,000; delivery resumed {resumedAfter.TotalSeconds:F1} s after the cloud came up (next circuit probe); gateway CPU {drainCpu:P0} of one core"));
-    }
-
-    private static async Task WaitForAsync(Func<bool> condition, Stopwatch sinceCloudUp, CancellationToken cancellationToken)
-    {
-        while (!condition())
-        {
-            if (sinceCloudUp.Elapsed > DrainTimeLimit)
-            {
-                throw new TimeoutException($"The backlog did not drain within {DrainTimeLimit} of the cloud coming up.");
-            }
-
-            await Task.Delay(20, cancellationToken).ConfigureAwait(false);
-        }
-    }
-
-    // Appends straight into the WAL (the gateway is not running yet): 1,000 messages per append, one route each.
-    private static async Task FillAsync(SqliteDatabase database, CancellationToken cancellationToken)
-    {
-        using var store = WalStores.Open(database, maxBatchOperations: 64);
-        var perDevice = Backlog / Devices;
-        for (var device = 0; device < Devices; device++)
-        {
-            var deviceId = SampleTelemetry.DeviceId(device);
-            PartitionKey[] routes = [new(SinkName, device % SampleTelemetry.PartitionCount)];
-            var topic = TelemetryTopic.Of(deviceId);
-            for (var first = 1; first <= perDevice; first += AppendBatch)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                var messages = new List<WalMessage>(AppendBatch);
-                for (long sequence = first; sequence < first + AppendBatch; sequence++)
-                {
-                    messages.Add(new WalMessage($"gateway:{deviceId}:{sequence}", sequence, null, DateTimeOffset.UtcNow,
-                        MediaTypes.Json, SampleTelemetry.Json(deviceId, sequence), null, topic, routes));
-                }
-
-                await store.AppendAsync(new WalAppend(deviceId, messages)).ConfigureAwait(false);
-            }
-        }
     }
 }

@@ -29,8 +29,12 @@ internal sealed class MqttDeviceLink(LoadSettings settings, string deviceId) : I
             var result = await _client.ConnectAsync(Options(), cancellationToken).ConfigureAwait(false);
             return result.ResultCode == MqttClientConnectResultCode.Success;
         }
-        catch (Exception error) when (!cancellationToken.IsCancellationRequested && error is not OutOfMemoryException)
+        catch (Exception error) when (error is not OutOfMemoryException)
         {
+            // Cancelled mid-connect, MQTTnet may throw its own connect failure rather than OperationCanceledException:
+            // the caller stops either way.
+            cancellationToken.ThrowIfCancellationRequested();
+
             // Refused, reset, timed out, TLS failed: the gateway is not there yet. The caller tries again.
             return false;
         }

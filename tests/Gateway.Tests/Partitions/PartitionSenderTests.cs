@@ -310,16 +310,37 @@ public sealed class PartitionSenderTests : IDisposable
     }
 
     [Fact]
-    public async Task With_lanes_a_partition_sends_its_highest_lane_alone_first_then_the_next()
+    public async Task With_lanes_a_partition_alone_with_its_lanes_sends_them_in_one_batch_in_lease_order()
     {
         var sender = NewSender(laneGate: Gate());
-        await AppendAsync(2, Bulk);
+        await AppendAsync(1, Bulk);
         await AppendAsync(1, Critical);
         sender.Start();
 
         await FireAsync(sender);
-        await FireAsync(sender);
 
+        Assert.Equal("2,1", _sink.Sent);
+        Assert.Equal(PartitionSendState.Idle, sender.State);
+    }
+
+    [Fact]
+    public async Task With_lanes_a_partition_sends_no_lower_lane_than_another_partition_waits_to_send()
+    {
+        var sender = NewSender(laneGate: Gate());
+        var other = new PartitionKey(Key.Sink, 5);
+        await AppendAsync(2, Bulk);
+        await AppendAsync(1, Critical);
+        await _wal.Store.AppendAsync(Append("alarm-1", 1, 1, Critical, other));
+        sender.Start();
+
+        await FireAsync(sender);
+        Assert.Equal("3", _sink.Sent);
+        Assert.Equal(TimeSpan.Zero, _host.Due);
+        await FireAsync(sender);
+        Assert.Equal(PartitionSender.HeldBackRecheck, _host.Due);
+
+        await _wal.Store.AckAsync(await _wal.Store.LeaseAsync(other, 10));
+        await FireAsync(sender);
         Assert.Equal("3 | 1,2", _sink.Sent);
     }
 

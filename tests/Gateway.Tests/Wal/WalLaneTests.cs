@@ -55,6 +55,36 @@ public abstract class WalLaneTests
     }
 
     [Fact]
+    public async Task Pending_lanes_give_each_partitions_highest_and_lowest_lane_counting_records_being_sent()
+    {
+        using var wal = Open();
+        var other = new PartitionKey(Partition.Sink, 2);
+        await wal.Store.AppendAsync(Append("a", 1, 2, Bulk));
+        await wal.Store.AppendAsync(Append("a", 3, 1, Critical));
+        await wal.Store.AppendAsync(new WalAppend("b", [WalFixture.Message("b", 1, other) with { Lane = Lane.DefaultPriority }]));
+        await wal.Store.AppendAsync(new WalAppend("c", [WalFixture.Message("c", 1, new PartitionKey("elsewhere", 0)) with { Lane = Critical }]));
+
+        var sending = await wal.Store.LeaseAsync(other, 10);
+        var pending = await wal.Store.GetPendingLanesAsync(Partition.Sink, partitionCount: 8);
+
+        Assert.Equal(new Dictionary<int, PendingLanes> { [0] = new(Critical, Bulk), [2] = new(Lane.DefaultPriority, Lane.DefaultPriority) }, pending);
+        await wal.Store.AckAsync(sending);
+        Assert.Equal([0], (await wal.Store.GetPendingLanesAsync(Partition.Sink, partitionCount: 8)).Keys);
+    }
+
+    [Fact]
+    public async Task A_lease_up_to_a_lane_takes_no_lower_lane()
+    {
+        using var wal = Open();
+        await wal.Store.AppendAsync(Append("a", 1, 2, Bulk));
+        await wal.Store.AppendAsync(Append("a", 3, 1, Lane.DefaultPriority));
+        await wal.Store.AppendAsync(Append("a", 4, 1, Critical));
+
+        Assert.Equal([4, 3], (await wal.Store.LeaseAsync(Partition, 10, lastLane: Lane.DefaultPriority)).Select(record => record.Sequence));
+        Assert.Equal([1, 2], (await wal.Store.LeaseAsync(Partition, 10)).Select(record => record.Sequence));
+    }
+
+    [Fact]
     public async Task Expiry_makes_only_the_lanes_old_enqueued_records_dead_with_the_reason_and_replay_restarts_their_time_to_live()
     {
         using var wal = Open();
