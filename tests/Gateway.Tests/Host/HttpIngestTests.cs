@@ -32,6 +32,23 @@ public sealed class HttpIngestTests(GatewayProcessFixture fixture)
     }
 
     [Fact]
+    public async Task A_subtopic_in_the_path_is_the_messages_topic_and_one_with_a_wildcard_is_refused()
+    {
+        var deviceId = NewDeviceId();
+
+        using var response = await Http.PostAsync($"/v1/devices/{deviceId}/telemetry/engine/temperature",
+            new StringContent("""{"celsius":80}""", Encoding.UTF8, "application/json"));
+        using var wildcard = await Http.PostAsync($"/v1/devices/{deviceId}/telemetry/engine/%2B",
+            new StringContent("""{"celsius":80}""", Encoding.UTF8, "application/json"));
+
+        var id = Assert.Single(await response.AcceptedIdsAsync());
+        await wildcard.AssertProblemAsync(HttpStatusCode.BadRequest, "topic-invalid");
+        await Eventually.TrueAsync(() => SinkFiles.Read(fixture.Gateway.SinkFolder).Any(line => line.MessageId == id), "the message in the sink");
+        var line = SinkFiles.Read(fixture.Gateway.SinkFolder).Single(line => line.MessageId == id);
+        Assert.Equal($"devices/{deviceId}/telemetry/engine/temperature", line.Line.GetProperty("topic").GetString());
+    }
+
+    [Fact]
     public async Task With_anonymous_posting_on_credentials_that_are_sent_are_still_checked_and_the_log_warns_at_start()
     {
         var deviceId = NewDeviceId();

@@ -118,18 +118,9 @@ public sealed class LaneGatewayTests(ITestOutputHelper output)
         using var directory = new TempDirectory();
         var blocker = directory.Combine("not-a-folder");
         await File.WriteAllTextAsync(blocker, "the sink's folder cannot be made while this file is in its way");
-        var settings = new Dictionary<string, string>(Lanes(bulkShare: 0.5))
-        {
-            ["Gateway:Wal:HighWaterMessages"] = "10",
-            ["Gateway:Wal:RetryAfterSeconds"] = "3",
-            ["Gateway:Sinks:0:Name"] = "file",
-            ["Gateway:Sinks:0:Type"] = "file",
-            ["Gateway:Sinks:0:Path"] = Path.Combine(blocker, "sink"),
-            ["Gateway:Sinks:0:CircuitOpenDuration"] = "00:00:00.200",
-            ["Gateway:Delivery:MaxAttempts"] = "100000",
-            ["Gateway:Delivery:BackoffBase"] = "00:00:00.050",
-            ["Gateway:Delivery:BackoffCap"] = "00:00:00.200",
-        };
+        var settings = BlockedFileSink(blocker, Lanes(bulkShare: 0.5));
+        settings["Gateway:Wal:HighWaterMessages"] = "10";
+        settings["Gateway:Wal:RetryAfterSeconds"] = "3";
         await using var gateway = await GatewayProcess.StartAsync(directory.Path, settings);
 
         using (var filled = await gateway.Http.PostJsonAsync("logger-1", "[{\"n\":0},{\"n\":1},{\"n\":2},{\"n\":3},{\"n\":4}]"))
@@ -197,6 +188,66 @@ public sealed class LaneGatewayTests(ITestOutputHelper output)
             delivered.Select(line => line.DeviceId).Order());
         Assert.DoesNotContain(delivered, line => line.DeviceId is "logger-2" or "logger-3");
     }
+
+    [Fact]
+    public async Task Bulk_records_past_their_time_to_live_become_dead_letters_with_reason_expired_alarms_stay_and_replay_delivers_them()
+    {
+        using var directory = new TempDirectory();
+        var blocker = directory.Combine("not-a-folder");
+        await File.WriteAllTextAsync(blocker, "the sink's folder cannot be made while this file is in its way");
+        var settings = BlockedFileSink(blocker, Lanes());
+        settings["Gateway:Lanes:1:TimeToLive"] = "00:00:05";
+        settings["Gateway:Wal:CompactionInterval"] = "00:00:01";
+        await using var gateway = await GatewayProcess.StartAsync(directory.Path, settings);
+        using var admin = gateway.GeneratedTokenAdmin();
+        using (var bulk = await gateway.Http.PostJsonAsync("logger-1", "[{\"n\":0},{\"n\":1},{\"n\":2}]"))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, bulk.StatusCode);
+        }
+
+        using (var alarm = await gateway.Http.PostAsync("/v1/devices/logger-1/telemetry/alarms", new StringContent("{\"alarm\":0}", Encoding.UTF8, "application/json")))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, alarm.StatusCode);
+        }
+
+        List<JsonElement> dead = [];
+        await Eventually.TrueAsync(async () =>
+        {
+            dead = (await admin.GetFromJsonAsync<JsonElement>("/admin/v1/dead-letters")).GetProperty("items").EnumerateArray().ToList();
+            return dead.Count == 3;
+        }, "the three bulk records expired", TimeSpan.FromSeconds(30));
+        Assert.All(dead, letter => Assert.Equal("expired", letter.GetProperty("lastError").GetString()));
+        Assert.Equal(["gateway:logger-1:1", "gateway:logger-1:2", "gateway:logger-1:3"], dead.Select(letter => letter.GetProperty("messageId").GetString()));
+        var lanes = await admin.GetFromJsonAsync<JsonElement>("/admin/v1/lanes");
+        Assert.Equal(3, lanes.EnumerateArray().Single(lane => lane.GetProperty("name").GetString() == "bulk").GetProperty("expiredSinceStart").GetInt32());
+        Assert.Equal(1, lanes.EnumerateArray().Single(lane => lane.GetProperty("name").GetString() == "alarms").GetProperty("pendingRecords").GetInt32());
+        Assert.Matches("""gateway_lane_expired_total\{[^}]*gateway_lane="bulk"[^}]*\} 3""", await gateway.Operations.GetStringAsync("/metrics"));
+
+        // The sink is back and an operator replays them: the time to live starts again, and everything is delivered.
+        File.Delete(blocker);
+        using (var replay = await admin.PostAsJsonAsync("/admin/v1/dead-letters/replay", new { deviceId = "logger-1" }))
+        {
+            Assert.Equal(3, (await replay.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("replayed").GetInt32());
+        }
+
+        await Eventually.TrueAsync(() => SinkFiles.Read(Path.Combine(blocker, "sink")).Count == 4, "the alarm and the three replayed records in the sink", TimeSpan.FromSeconds(30));
+        Assert.Equal([0, 1, 2], SinkFiles.Read(Path.Combine(blocker, "sink"))
+            .Where(line => line.Line.GetProperty("payload").TryGetProperty("n", out _))
+            .Select(line => line.Line.GetProperty("payload").GetProperty("n").GetInt32()));
+    }
+
+    // A file sink under a path a file blocks, retried quickly and never dead-lettered: records wait until the test
+    // deletes the file.
+    private static Dictionary<string, string> BlockedFileSink(string blocker, Dictionary<string, string> lanes) => new(lanes)
+    {
+        ["Gateway:Sinks:0:Name"] = "file",
+        ["Gateway:Sinks:0:Type"] = "file",
+        ["Gateway:Sinks:0:Path"] = Path.Combine(blocker, "sink"),
+        ["Gateway:Sinks:0:CircuitOpenDuration"] = "00:00:00.200",
+        ["Gateway:Delivery:MaxAttempts"] = "100000",
+        ["Gateway:Delivery:BackoffBase"] = "00:00:00.050",
+        ["Gateway:Delivery:BackoffCap"] = "00:00:00.200",
+    };
 
     private static bool IsAlarm(JsonElement record) => record.GetProperty("topic").GetString()!.EndsWith("/alarms", StringComparison.Ordinal);
 }
