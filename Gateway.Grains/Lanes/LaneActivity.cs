@@ -7,7 +7,7 @@ namespace Gateway.Lanes;
 /// What happened to each lane's messages on this silo since it started: messages refused because the lane was full,
 /// records expired. Counted for the admin API and, as counters, for metrics.
 /// </summary>
-public sealed class LaneActivity(GatewayMetrics metrics, LaneCatalog lanes)
+public sealed class LaneActivity(GatewayMetrics metrics)
 {
     private readonly ConcurrentDictionary<string, Counts> _byLane = new(StringComparer.Ordinal);
 
@@ -19,12 +19,12 @@ public sealed class LaneActivity(GatewayMetrics metrics, LaneCatalog lanes)
         metrics.LaneRefused(lane.Name, messages);
     }
 
-    /// <summary>Records of the lane of <paramref name="priority"/> that became Dead because they outlived its time to live.</summary>
-    public void Expired(int priority, int records)
+    /// <summary>Records of <paramref name="lane"/> that became Dead because they outlived its time to live.</summary>
+    public void Expired(Lane lane, int records)
     {
-        var name = lanes.NameOf(priority);
-        Interlocked.Add(ref CountsOf(name).Expired, records);
-        metrics.LaneExpired(name, records);
+        ArgumentNullException.ThrowIfNull(lane);
+        Interlocked.Add(ref CountsOf(lane.Name).Expired, records);
+        metrics.LaneExpired(lane.Name, records);
     }
 
     /// <summary>Messages of the lane refused since start.</summary>

@@ -241,8 +241,6 @@ public sealed partial class PartitionSender
     /// <returns>Whether a batch went to the sink, and what became of it.</returns>
     private async Task<(bool Sent, DeliveryOutcome Outcome)> LeaseAndSendAsync(CancellationToken cancellationToken)
     {
-        // A retry takes exactly the records that failed (they are back at the head of the queue), so the batch, and
-        // with it the sink's idempotency key, is the same on every attempt.
         if (await _laneGate.NextLeaseAsync() is not { } lanes)
         {
             // Another partition of the sink sends a higher lane first; look again shortly.
@@ -250,6 +248,9 @@ public sealed partial class PartitionSender
             return (false, DeliveryOutcome.Delivered);
         }
 
+        // A retry takes exactly the records that failed (they are back at the head of the queue), so the batch, and
+        // with it the sink's idempotency key, is the same on every attempt, unless a higher lane arrived meanwhile:
+        // its records then go first, in a batch of the same size.
         var limit = _retryBatchSize ?? _options.BatchSize;
         var batch = await _wal.LeaseAsync(_key, limit, _leaseholder, lanes.LastLane);
         if (batch.Count == 0)

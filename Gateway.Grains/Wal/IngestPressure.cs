@@ -53,10 +53,16 @@ public sealed class IngestPressure(IDeliveryLog wal, SqliteDatabase database, IO
     public (RefusalReason Reason, string? Detail) Check(Lane lane)
     {
         ArgumentNullException.ThrowIfNull(lane);
-        var backlog = CheckBacklog(lane.Share, lane.Share < 1 ? $"Lane '{lane.Name}' is full: " : "");
-        return backlog.Reason != RefusalReason.None
-            ? backlog
-            : CheckDisk(Math.Max(_options.DiskFreeFloorBytes, lane.DiskFreeFloorBytes ?? 0), lane.DiskFreeFloorBytes > _options.DiskFreeFloorBytes ? $"Lane '{lane.Name}' is full: " : "");
+        // A refusal names the lane when the lane's own limit refused it, not the gateway's.
+        var lanePrefix = $"Lane '{lane.Name}' is full: ";
+        var backlog = CheckBacklog(lane.Share, lane.Share < 1 ? lanePrefix : "");
+        if (backlog.Reason != RefusalReason.None)
+        {
+            return backlog;
+        }
+
+        var floor = Math.Max(_options.DiskFreeFloorBytes, lane.DiskFreeFloorBytes ?? 0);
+        return CheckDisk(floor, floor > _options.DiskFreeFloorBytes ? lanePrefix : "");
     }
 
     /// <summary>Backpressure: <see cref="RefusalReason.Backpressure"/> while the WAL is at or above a high-water mark.</summary>

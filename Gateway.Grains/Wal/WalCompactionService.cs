@@ -55,7 +55,7 @@ public sealed partial class WalCompactionService(
                 expired = await wal.ExpireAsync(lane.Priority, cutoff, ChunkSize).ConfigureAwait(false);
                 if (expired.Count > 0)
                 {
-                    laneActivity.Expired(lane.Priority, expired.Count);
+                    laneActivity.Expired(lane, expired.Count);
                     LogExpired(logger, expired.Count, lane.Name);
                 }
 

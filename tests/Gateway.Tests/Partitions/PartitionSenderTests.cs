@@ -330,7 +330,7 @@ public sealed class PartitionSenderTests : IDisposable
         var other = new PartitionKey(Key.Sink, 5);
         await AppendAsync(2, Bulk);
         await AppendAsync(1, Critical);
-        await _wal.Store.AppendAsync(Append("alarm-1", 1, 1, Critical, other));
+        await _wal.Store.AppendAsync(WalFixture.Append("alarm-1", 1, 1, other, Critical));
         sender.Start();
 
         await FireAsync(sender);
@@ -350,7 +350,7 @@ public sealed class PartitionSenderTests : IDisposable
         var sender = NewSender(laneGate: Gate());
         var other = new PartitionKey(Key.Sink, 5);
         await AppendAsync(2, Bulk);
-        await _wal.Store.AppendAsync(Append("alarm-1", 1, 1, Critical, other));
+        await _wal.Store.AppendAsync(WalFixture.Append("alarm-1", 1, 1, other, Critical));
         sender.Start();
 
         await FireAsync(sender);
@@ -368,7 +368,7 @@ public sealed class PartitionSenderTests : IDisposable
     {
         var sender = NewSender(laneGate: Gate());
         await AppendAsync(4, Bulk);
-        await _wal.Store.AppendAsync(Append("alarm-1", 1, 1, Critical, new PartitionKey(Key.Sink, 5)));
+        await _wal.Store.AppendAsync(WalFixture.Append("alarm-1", 1, 1, new PartitionKey(Key.Sink, 5), Critical));
         sender.Start();
 
         var held = TimeSpan.Zero;
@@ -404,11 +404,8 @@ public sealed class PartitionSenderTests : IDisposable
     {
         var first = _nextSequence;
         _nextSequence += count;
-        return _wal.Store.AppendAsync(Append("pump-1", first, count, lane, Key));
+        return _wal.Store.AppendAsync(WalFixture.Append("pump-1", first, count, Key, lane));
     }
-
-    private static WalAppend Append(string deviceId, long firstSequence, int count, int lane, PartitionKey partition) =>
-        new(deviceId, Enumerable.Range(0, count).Select(i => WalFixture.Message(deviceId, firstSequence + i, partition) with { Lane = lane }).ToList());
 
     /// <summary>Lets the clock reach the scheduled send and runs it, as the grain's timer would.</summary>
     private Task FireAsync(PartitionSender sender)

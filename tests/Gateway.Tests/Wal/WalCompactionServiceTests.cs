@@ -23,7 +23,7 @@ public abstract class WalCompactionServiceTests
         await wal.Store.AckAsync(await wal.Store.LeaseAsync(partition, 3));
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
         var lanes = new LaneCatalog([LaneCatalog.Default]);
-        var compaction = new WalCompactionService(wal.Store, lanes, new LaneActivity(WalFixture.NewMetrics(), lanes),
+        var compaction = new WalCompactionService(wal.Store, lanes, new LaneActivity(WalFixture.NewMetrics()),
             Options.Create(new WalOptions { AckedRetention = TimeSpan.FromHours(1) }), clock, NullLogger<WalCompactionService>.Instance);
 
         clock.Advance(TimeSpan.FromMinutes(59));

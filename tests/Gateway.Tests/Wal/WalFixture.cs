@@ -54,6 +54,15 @@ public sealed class WalFixture : IDisposable
         return new WalAppend(deviceId, messages);
     }
 
+    /// <summary>A device's batch through <paramref name="route"/>, stored in the lane of priority <paramref name="lane"/>.</summary>
+    public static WalAppend Append(string deviceId, long firstSequence, int count, PartitionKey route, int lane, DateTimeOffset? receivedAt = null)
+    {
+        var received = receivedAt ?? DateTimeOffset.UtcNow;
+        return new WalAppend(deviceId, Enumerable.Range(0, count)
+            .Select(i => Message(deviceId, firstSequence + i, null, received, route) with { Lane = lane })
+            .ToList());
+    }
+
     /// <summary>A device's message <c>gw:{device}:{sequence}</c> through <paramref name="routes"/>.</summary>
     public static WalMessage Message(string deviceId, long sequence, params PartitionKey[] routes) => Message(deviceId, sequence, null, DateTimeOffset.UtcNow, routes);
 

@@ -1,4 +1,3 @@
-using System.Text;
 using Gateway.DeadLetters;
 using Gateway.Lanes;
 using Gateway.Partitions;
@@ -22,9 +21,7 @@ public abstract class WalLaneTests
     protected abstract IWalUnderTest Open();
 
     protected static WalAppend Append(string deviceId, long firstSequence, int count, int lane, DateTimeOffset? receivedAt = null) =>
-        new(deviceId, Enumerable.Range(0, count).Select(i => new WalMessage(
-            $"gw:{deviceId}:{firstSequence + i}", firstSequence + i, null, receivedAt ?? DateTimeOffset.UtcNow, MediaTypes.Json,
-            Encoding.UTF8.GetBytes($$"""{"n":{{firstSequence + i}}}"""), null, $"devices/{deviceId}/telemetry", [Partition], lane)).ToList());
+        WalFixture.Append(deviceId, firstSequence, count, Partition, lane, receivedAt);
 
     [Fact]
     public async Task A_lease_takes_the_highest_lane_first_and_each_lane_in_wal_order()
@@ -61,8 +58,8 @@ public abstract class WalLaneTests
         var other = new PartitionKey(Partition.Sink, 2);
         await wal.Store.AppendAsync(Append("a", 1, 2, Bulk));
         await wal.Store.AppendAsync(Append("a", 3, 1, Critical));
-        await wal.Store.AppendAsync(new WalAppend("b", [WalFixture.Message("b", 1, other) with { Lane = Lane.DefaultPriority }]));
-        await wal.Store.AppendAsync(new WalAppend("c", [WalFixture.Message("c", 1, new PartitionKey("elsewhere", 0)) with { Lane = Critical }]));
+        await wal.Store.AppendAsync(WalFixture.Append("b", 1, 1, other, Lane.DefaultPriority));
+        await wal.Store.AppendAsync(WalFixture.Append("c", 1, 1, new PartitionKey("elsewhere", 0), Critical));
 
         var sending = await wal.Store.LeaseAsync(other, 10);
         var pending = await wal.Store.GetPendingLanesAsync(Partition.Sink, partitionCount: 8);
@@ -162,7 +159,7 @@ public abstract class WalLaneTests
             new Lane(new LaneOptions { Name = "critical", Priority = Critical, Topics = ["devices/+/telemetry/alarms"] }),
             new Lane(new LaneOptions { Name = "bulk", Priority = Bulk, TimeToLive = TimeSpan.FromHours(1) }),
         ]);
-        var activity = new LaneActivity(WalFixture.NewMetrics(), lanes);
+        var activity = new LaneActivity(WalFixture.NewMetrics());
         var service = new WalCompactionService(wal.Store, lanes, activity, Options.Create(new WalOptions()), clock, NullLogger<WalCompactionService>.Instance);
         await wal.Store.AppendAsync(Append("a", 1, 2, Bulk, clock.GetUtcNow()));
         await wal.Store.AppendAsync(Append("b", 1, 2, Critical, clock.GetUtcNow()));
