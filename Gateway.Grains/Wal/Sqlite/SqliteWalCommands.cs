@@ -25,6 +25,9 @@ internal sealed class SqliteWalCommands : IDisposable
     private readonly SqliteCommand _claim;
     private readonly SqliteCommand _deleteAcked;
     private readonly SqliteCommand _deleteOrphanMessage;
+    private readonly SqliteCommand _indexTail;
+    private readonly SqliteCommand _unindex;
+    private readonly SqliteCommand _lowerIndexMark;
     private readonly SqliteCommand _writeProbe;
 
     public SqliteWalCommands(SqliteConnection connection)
@@ -48,9 +51,10 @@ internal sealed class SqliteWalCommands : IDisposable
         // A device's row covers its messages up to last_sequence; the messages above it are still in wal_message
         // (see FoldDevice), so an append writes no device row.
         _deviceLastSequence = Create(connection, "SELECT last_sequence FROM wal_device WHERE device_id = $device_id", "$device_id");
-        _deviceActivity = Create(connection, """
-            SELECT count(*), min(received_at), max(received_at) FROM wal_message
-            WHERE device_id = $device_id AND device_sequence > $after AND device_sequence <= $through
+        _deviceActivity = Create(connection, $"""
+            SELECT count(*), min(m.received_at), max(m.received_at)
+            FROM {SqliteDeviceMessages.Of("$device_id", "device_sequence > $after AND device_sequence <= $through")} dm
+            JOIN wal_message m ON m.seq = dm.seq
             """, "$device_id", "$after", "$through");
         _foldDevice = Create(connection, """
             INSERT INTO wal_device (device_id, last_sequence, first_seen_at, last_seen_at, accepted_count)
@@ -98,6 +102,9 @@ internal sealed class SqliteWalCommands : IDisposable
             DELETE FROM wal_message WHERE seq = $seq AND NOT EXISTS (SELECT 1 FROM wal_delivery WHERE {DeliveryIds.BelongsTo("id", "$seq")})
             RETURNING device_id, device_sequence, received_at
             """, "$seq");
+        _indexTail = Create(connection, SqliteDeviceMessages.IndexTail);
+        _unindex = Create(connection, SqliteDeviceMessages.Unindex, "$device_id", "$sequence");
+        _lowerIndexMark = Create(connection, SqliteDeviceMessages.LowerMark);
         _writeProbe = Create(connection, """
             INSERT INTO wal_probe (id, written_at) VALUES (1, $now)
             ON CONFLICT (id) DO UPDATE SET written_at = excluded.written_at
@@ -181,6 +188,9 @@ internal sealed class SqliteWalCommands : IDisposable
 
         return written;
     }
+
+    /// <summary>Writes the device index entries of the messages above its mark (<see cref="UnindexedMessages"/>).</summary>
+    public void IndexDeviceMessages() => _indexTail.ExecuteNonQuery();
 
     /// <returns>Those of the records that were pending and are now Acked.</returns>
     public List<WalRecord> MarkAcked(IReadOnlyList<WalRecord> records, long nowMs)
@@ -300,6 +310,23 @@ internal sealed class SqliteWalCommands : IDisposable
                 messages.Add((reader.GetInt64(1), reader.GetInt64(2)));
             }
         }
+
+        if (deleted.Count == 0)
+        {
+            return;
+        }
+
+        foreach (var (deviceId, messages) in deleted)
+        {
+            foreach (var (sequence, _) in messages)
+            {
+                _unindex.Parameters[0].Value = deviceId;
+                _unindex.Parameters[1].Value = sequence;
+                _unindex.ExecuteNonQuery();
+            }
+        }
+
+        _lowerIndexMark.ExecuteNonQuery();
 
         foreach (var (deviceId, messages) in deleted)
         {

@@ -49,8 +49,11 @@ internal abstract class SqliteWalOperation
     /// </summary>
     public abstract void Settle();
 
-    /// <summary>Runs on the writer thread once the commit that holds this operation has succeeded, before it is settled.</summary>
-    public virtual void Committed(UnwrittenDeliveries unwritten)
+    /// <summary>
+    /// Runs on the writer thread once the commit that holds this operation has succeeded, before it is settled: an append
+    /// hands over what later commits write for it.
+    /// </summary>
+    public virtual void Committed(UnwrittenDeliveries unwritten, UnindexedMessages unindexed, long nowMs)
     {
     }
 

@@ -21,7 +21,7 @@ internal sealed class WalCall<T>(Func<SqliteWalCommands, long, T> run, Func<T, I
 
 /// <summary>
 /// Appends a device's batch: its messages, each with its routes. The delivery rows follow in a later commit
-/// (<see cref="UnwrittenDeliveries"/>). The device's record (<see cref="WalDeviceRecord"/>) is read from its messages
+/// (<see cref="UnwrittenDeliveries"/>), and so do the messages' device index entries (<see cref="UnindexedMessages"/>). The device's record (<see cref="WalDeviceRecord"/>) is read from its messages
 /// until they are deleted (<see cref="SqliteWalCommands"/>), so an append writes no device row either.
 /// </summary>
 internal sealed class AppendOperation(WalAppend append) : SqliteWalOperation<bool>
@@ -39,7 +39,11 @@ internal sealed class AppendOperation(WalAppend append) : SqliteWalOperation<boo
         }
     }
 
-    public override void Committed(UnwrittenDeliveries unwritten) => unwritten.Add(_stored);
+    public override void Committed(UnwrittenDeliveries unwritten, UnindexedMessages unindexed, long nowMs)
+    {
+        unwritten.Add(_stored);
+        unindexed.Add(append.Messages.Count, nowMs);
+    }
 
     protected override bool Run(SqliteWalCommands commands, long nowMs)
     {

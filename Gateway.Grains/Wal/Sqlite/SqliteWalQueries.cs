@@ -19,14 +19,13 @@ internal static class SqliteWalQueries
         using var command = connection.CreateCommand();
         // The row covers the messages up to its last sequence; those above it are still stored (SqliteWalCommands.FoldDevice).
         // One statement, so both halves are read from the same snapshot.
-        command.CommandText = """
+        command.CommandText = $"""
             SELECT d.last_sequence, d.first_seen_at, d.last_seen_at, d.accepted_count, m.last_sequence, m.first_seen, m.last_seen, m.accepted
             FROM (SELECT 1) LEFT JOIN wal_device d ON d.device_id = $device_id
             CROSS JOIN (
-                SELECT max(device_sequence) AS last_sequence, min(received_at) AS first_seen, max(received_at) AS last_seen, count(*) AS accepted
-                FROM wal_message
-                WHERE device_id = $device_id
-                  AND device_sequence > coalesce((SELECT last_sequence FROM wal_device WHERE device_id = $device_id), 0)) m
+                SELECT max(dm.device_sequence) AS last_sequence, min(stored.received_at) AS first_seen, max(stored.received_at) AS last_seen, count(*) AS accepted
+                FROM {SqliteDeviceMessages.Of("$device_id", "device_sequence > coalesce((SELECT last_sequence FROM wal_device WHERE device_id = $device_id), 0)")} dm
+                JOIN wal_message stored ON stored.seq = dm.seq) m
             """;
         command.Parameters.AddWithValue("$device_id", deviceId);
         using var reader = command.ExecuteReader();
@@ -47,7 +46,7 @@ internal static class SqliteWalQueries
     /// <summary>One message and each of its deliveries with their history, or null when the WAL holds no such message.</summary>
     public static MessageLifecycle? GetMessageLifecycle(SqliteDatabase database, LeasedDeliveries leased, string messageId)
     {
-        // Found through the (device, sequence) index the WAL already keeps, so message ids need no index of their own.
+        // Found through the device's messages the WAL already keeps (SqliteDeviceMessages), so message ids need no index of their own.
         if (!MessageId.TryParse(messageId, out var deviceId, out var sequence))
         {
             return null;
@@ -55,9 +54,9 @@ internal static class SqliteWalQueries
 
         using var connection = database.Open();
         using var message = connection.CreateCommand();
-        message.CommandText = """
+        message.CommandText = $"""
             SELECT seq, topic, content_type, length(payload), received_at, trace_parent FROM wal_message
-            WHERE device_id = $device_id AND device_sequence = $sequence AND message_id = $message_id
+            WHERE seq IN (SELECT seq FROM {SqliteDeviceMessages.Of("$device_id", "device_sequence = $sequence")}) AND message_id = $message_id
             """;
         message.Parameters.AddWithValue("$device_id", deviceId);
         message.Parameters.AddWithValue("$sequence", sequence);
@@ -173,7 +172,7 @@ internal static class SqliteWalQueries
         using var command = connection.CreateCommand();
         command.CommandText = $"""
             SELECT coalesce(sum(CASE WHEN d.state IN (0, 1) THEN 1 ELSE 0 END), 0), coalesce(sum(CASE WHEN d.state = 3 THEN 1 ELSE 0 END), 0)
-            FROM wal_message m JOIN wal_delivery d ON {DeliveryIds.BelongsTo("d.id", "m.seq")} WHERE m.device_id = $device_id
+            FROM {SqliteDeviceMessages.Of("$device_id")} m JOIN wal_delivery d ON {DeliveryIds.BelongsTo("d.id", "m.seq")}
             """;
         command.Parameters.AddWithValue("$device_id", deviceId);
         using var reader = command.ExecuteReader();
@@ -187,21 +186,27 @@ internal static class SqliteWalQueries
         using var connection = database.Open();
         using var command = connection.CreateCommand();
         // Devices that stored messages are in wal_device (up to its last sequence) and in wal_message (above it); the
-        // directory adds those an operator provisioned or disabled before they sent anything. The stored devices are
+        // directory adds those an operator provisioned or disabled before they sent anything. The indexed devices are
         // found by skipping through the device index one device at a time, and a device's first and last message by
-        // its sequence (received_at grows with it), so the list reads a few pages per device, not every message.
-        command.CommandText = """
+        // its sequence (received_at grows with it), so the list reads a few pages per device, not every message; the
+        // tail not indexed yet (SqliteDeviceMessages) is read as it is.
+        command.CommandText = $"""
             WITH RECURSIVE stored(device_id) AS (
-                SELECT (SELECT min(device_id) FROM wal_message WHERE device_id > $after)
+                SELECT (SELECT min(device_id) FROM wal_device_message WHERE device_id > $after)
                 UNION ALL
-                SELECT (SELECT min(device_id) FROM wal_message WHERE device_id > stored.device_id) FROM stored WHERE stored.device_id IS NOT NULL)
+                SELECT (SELECT min(device_id) FROM wal_device_message WHERE device_id > stored.device_id) FROM stored WHERE stored.device_id IS NOT NULL)
             SELECT device_id, min(first_seen), max(last_seen) FROM (
                 SELECT device_id, first_seen_at AS first_seen, last_seen_at AS last_seen FROM wal_device WHERE device_id > $after
                 UNION ALL
                 SELECT device_id,
-                       (SELECT received_at FROM wal_message m WHERE m.device_id = stored.device_id ORDER BY device_sequence LIMIT 1),
-                       (SELECT received_at FROM wal_message m WHERE m.device_id = stored.device_id ORDER BY device_sequence DESC LIMIT 1)
+                       (SELECT m.received_at FROM wal_device_message dm JOIN wal_message m ON m.seq = dm.seq
+                        WHERE dm.device_id = stored.device_id ORDER BY dm.device_sequence LIMIT 1),
+                       (SELECT m.received_at FROM wal_device_message dm JOIN wal_message m ON m.seq = dm.seq
+                        WHERE dm.device_id = stored.device_id ORDER BY dm.device_sequence DESC LIMIT 1)
                 FROM stored WHERE device_id IS NOT NULL
+                UNION ALL
+                SELECT device_id, min(received_at), max(received_at) FROM wal_message
+                WHERE {SqliteDeviceMessages.Unindexed} AND device_id > $after GROUP BY device_id
                 UNION ALL
                 SELECT device_id, first_seen, last_seen FROM wal_device_directory WHERE device_id > $after)
             GROUP BY device_id

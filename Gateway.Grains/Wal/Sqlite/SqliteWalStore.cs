@@ -61,7 +61,7 @@ public sealed partial class SqliteWalStore : IOpenableWalStore
         }
 
         SqliteSchemaMigrator.Apply(_database, typeof(SqliteWalStore).Assembly, "wal");
-        WriteLeftoverDeliveries();
+        WriteLeftovers();
 
         // Counted once here, then kept up to date by every committed operation, so metrics and backpressure never
         // scan the tables. Each state is counted on its own partial index (0.2 s per million records). The pending
@@ -91,16 +91,18 @@ public sealed partial class SqliteWalStore : IOpenableWalStore
     }
 
     /// <summary>
-    /// The delivery rows an earlier process did not write before it ended (<see cref="UnwrittenDeliveries"/>), in one
-    /// synced commit before anything counts or leases.
+    /// The delivery rows an earlier process did not write before it ended (<see cref="UnwrittenDeliveries"/>) and the
+    /// device index entries of its last messages (<see cref="UnindexedMessages"/>), in one synced commit before anything
+    /// counts or leases.
     /// </summary>
-    private void WriteLeftoverDeliveries()
+    private void WriteLeftovers()
     {
         using var connection = _database.Open();
         using var commands = new SqliteWalCommands(connection);
         using var transaction = connection.BeginTransaction(deferred: false);
         commands.Enlist(transaction);
         var written = commands.WriteLeftoverDeliveries(_time.GetUtcNow().ToUnixTimeMilliseconds());
+        commands.IndexDeviceMessages();
         transaction.Commit();
         if (written > 0)
         {
@@ -359,10 +361,17 @@ public sealed partial class SqliteWalStore : IOpenableWalStore
     {
         using var connection = _database.Open();
         using var command = connection.CreateCommand();
-        command.CommandText = """
+        // Newest first from each half of the device's messages (SqliteDeviceMessages): the index walked backwards, the tail.
+        command.CommandText = $"""
+            SELECT * FROM (
+                SELECT m.device_message_id, m.message_id, m.device_sequence, m.received_at
+                FROM wal_device_message dm JOIN wal_message m ON m.seq = dm.seq
+                WHERE dm.device_id = $device_id AND m.device_message_id IS NOT NULL AND m.received_at >= $since
+                ORDER BY dm.device_sequence DESC LIMIT $limit)
+            UNION ALL
             SELECT device_message_id, message_id, device_sequence, received_at FROM wal_message
-            WHERE device_id = $device_id AND device_message_id IS NOT NULL AND received_at >= $since
-            ORDER BY device_sequence DESC
+            WHERE {SqliteDeviceMessages.Unindexed} AND device_id = $device_id AND device_message_id IS NOT NULL AND received_at >= $since
+            ORDER BY 3 DESC
             LIMIT $limit
             """;
         command.Parameters.AddWithValue("$device_id", deviceId);

@@ -22,6 +22,7 @@ internal sealed partial class SqliteWalWriter : IDisposable
 {
     private const string OperationSavepoint = "op";
     private const string RowsSavepoint = "rows";
+    private const string IndexSavepoint = "index";
     private const int MaxOperationsSettledOnWriter = 8;
 
     private readonly Channel<SqliteWalOperation> _queue =
@@ -42,6 +43,7 @@ internal sealed partial class SqliteWalWriter : IDisposable
     private readonly ILogger _logger;
     private readonly Thread _thread;
     private readonly UnwrittenDeliveries _unwritten = new();
+    private readonly UnindexedMessages _unindexed = new();
     private long _transactions;
     private long _syncedTransactions;
     private long _operations;
@@ -119,14 +121,15 @@ internal sealed partial class SqliteWalWriter : IDisposable
                 batch.Add(operation);
             }
 
-            var committed = Commit(batch);
+            var nowMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
+            var committed = Commit(batch, nowMs);
             if (committed)
             {
                 foreach (var operation in batch)
                 {
                     if (operation.Error is null)
                     {
-                        operation.Committed(_unwritten);
+                        operation.Committed(_unwritten, _unindexed, nowMs);
                     }
                 }
             }
@@ -204,19 +207,18 @@ internal sealed partial class SqliteWalWriter : IDisposable
     /// run again with a savepoint around each operation, so that one operation's error undoes none of the others.
     /// Sets each operation's <see cref="SqliteWalOperation.Error"/>; returns whether the transaction committed.
     /// </summary>
-    private bool Commit(List<SqliteWalOperation> batch)
+    private bool Commit(List<SqliteWalOperation> batch, long nowMs)
     {
-        var nowMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
         var started = Stopwatch.GetTimestamp();
         var sync = AnyMustBeDurable(batch);
-        var writeRows = WritesDeliveryRows(batch, sync);
-        int messagesWritten;
+        var work = new CommitWork(WritesDeliveryRows(batch, sync), _unindexed.Due(nowMs, sync));
+        CommitOutcome outcome;
         try
         {
             SyncNextCommit(sync);
-            if (!TryCommit(batch, nowMs, writeRows, isolateOperations: false, out messagesWritten))
+            if (!TryCommit(batch, nowMs, work, isolateOperations: false, out outcome))
             {
-                TryCommit(batch, nowMs, writeRows, isolateOperations: true, out messagesWritten);
+                TryCommit(batch, nowMs, work, isolateOperations: true, out outcome);
             }
         }
         catch (Exception error)
@@ -231,7 +233,12 @@ internal sealed partial class SqliteWalWriter : IDisposable
             return false;
         }
 
-        _unwritten.Written(messagesWritten);
+        _unwritten.Written(outcome.MessagesWritten);
+        if (outcome.Indexed)
+        {
+            _unindexed.Indexed();
+        }
+
         var duration = Stopwatch.GetElapsedTime(started);
         Interlocked.Increment(ref _transactions);
         if (sync)
@@ -279,14 +286,15 @@ internal sealed partial class SqliteWalWriter : IDisposable
         return false;
     }
 
-    /// <param name="messagesWritten">Of <see cref="Sqlite.UnwrittenDeliveries"/>, how many messages' rows the transaction wrote.</param>
+    /// <param name="outcome">What the transaction wrote of the work that follows committed appends.</param>
     /// <returns>False when an operation failed without savepoints: the transaction was rolled back, nothing committed.</returns>
-    private bool TryCommit(List<SqliteWalOperation> batch, long nowMs, bool writeRows, bool isolateOperations, out int messagesWritten)
+    private bool TryCommit(List<SqliteWalOperation> batch, long nowMs, CommitWork work, bool isolateOperations, out CommitOutcome outcome)
     {
-        messagesWritten = 0;
+        outcome = default;
+        var messagesWritten = 0;
         using var transaction = _connection.BeginTransaction(deferred: false);
         _commands.Enlist(transaction);
-        if (writeRows)
+        if (work.DeliveryRows)
         {
             var messages = new StrongBox<int>();
             if (!Run(transaction, RowsSavepoint, isolateOperations, (writer: this, nowMs, messages), static state => state.messages.Value = state.writer._unwritten.Write(state.writer._commands, state.nowMs), out var failed))
@@ -305,6 +313,22 @@ internal sealed partial class SqliteWalWriter : IDisposable
             }
         }
 
+        var indexed = false;
+        if (work.DeviceIndex)
+        {
+            // Before the batch's own appends, which join the next tail.
+            if (!Run(transaction, IndexSavepoint, isolateOperations, _commands, static commands => commands.IndexDeviceMessages(), out var failed))
+            {
+                return false;
+            }
+
+            indexed = failed is null;
+            if (failed is not null)
+            {
+                LogIndexFailed(_logger, failed);
+            }
+        }
+
         foreach (var operation in batch)
         {
             operation.Error = null;
@@ -317,8 +341,16 @@ internal sealed partial class SqliteWalWriter : IDisposable
         }
 
         transaction.Commit();
+        outcome = new CommitOutcome(messagesWritten, indexed);
         return true;
     }
+
+    /// <summary>What a commit writes for earlier appends besides its operations: their delivery rows, their device index entries.</summary>
+    private readonly record struct CommitWork(bool DeliveryRows, bool DeviceIndex);
+
+    /// <param name="MessagesWritten">Of <see cref="Sqlite.UnwrittenDeliveries"/>, how many messages' rows the transaction wrote.</param>
+    /// <param name="Indexed">Whether it indexed the tail (<see cref="UnindexedMessages"/>).</param>
+    private readonly record struct CommitOutcome(int MessagesWritten, bool Indexed);
 
     /// <summary>
     /// Runs <paramref name="work"/> in <paramref name="transaction"/>. Without isolation a failure rolls the whole
@@ -440,6 +472,9 @@ internal sealed partial class SqliteWalWriter : IDisposable
 
     [LoggerMessage(EventId = 1004, Level = LogLevel.Error, Message = "Writing the delivery rows of committed appends failed; they are tried again with the next commit")]
     private static partial void LogRowsFailed(ILogger logger, Exception error);
+
+    [LoggerMessage(EventId = 1006, Level = LogLevel.Error, Message = "Indexing the messages of committed appends by device failed; they are tried again with a later commit")]
+    private static partial void LogIndexFailed(ILogger logger, Exception error);
 
     [LoggerMessage(EventId = 1002, Level = LogLevel.Warning, Message = "Waking partitions after a WAL commit failed")]
     private static partial void LogWakeFailed(ILogger logger, Exception error);

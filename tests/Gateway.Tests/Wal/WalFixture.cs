@@ -18,10 +18,13 @@ public sealed class WalFixture : IDisposable
 {
     private readonly TempDirectory _directory = new();
 
-    public WalFixture(WalOptions? options = null)
+    private readonly TimeProvider _time;
+
+    public WalFixture(WalOptions? options = null, TimeProvider? time = null)
     {
         Database = new SqliteDatabase(_directory.Path);
         Options = options ?? new WalOptions();
+        _time = time ?? TimeProvider.System;
         Store = OpenStore();
     }
 
@@ -82,12 +85,12 @@ public sealed class WalFixture : IDisposable
     /// <summary>A WAL's instruments on a meter factory of their own, so tests never see each other's counts.</summary>
     public static GatewayMetrics NewMetrics() => new(new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<IMeterFactory>());
 
-    private SqliteWalStore OpenStore() => OpenStore(Database, Options, Listener, Metrics);
+    private SqliteWalStore OpenStore() => OpenStore(Database, Options, Listener, Metrics, _time);
 
     /// <summary>Opens a store on <paramref name="database"/> (one the fixture did not create: a copy, an old layout).</summary>
-    public static SqliteWalStore OpenStore(SqliteDatabase database, WalOptions options, IWalCommitListener listener, GatewayMetrics metrics)
+    public static SqliteWalStore OpenStore(SqliteDatabase database, WalOptions options, IWalCommitListener listener, GatewayMetrics metrics, TimeProvider? time = null)
     {
-        var store = new SqliteWalStore(database, Microsoft.Extensions.Options.Options.Create(options), TimeProvider.System, listener, metrics, NullLogger<SqliteWalStore>.Instance);
+        var store = new SqliteWalStore(database, Microsoft.Extensions.Options.Options.Create(options), time ?? TimeProvider.System, listener, metrics, NullLogger<SqliteWalStore>.Instance);
         store.Open();
         return store;
     }

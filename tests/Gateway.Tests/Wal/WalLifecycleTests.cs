@@ -596,18 +596,26 @@ public sealed class SqliteWalLifecycleTests : WalLifecycleTests
                 ALTER TABLE wal_message DROP COLUMN lane;
                 ALTER TABLE wal_delivery DROP COLUMN lane;
                 ALTER TABLE wal_delivery DROP COLUMN replayed_at;
+                DROP TABLE wal_device_message;
+                DROP TABLE wal_device_index;
+                CREATE INDEX ix_wal_message_device ON wal_message (device_id, device_sequence);
                 UPDATE gateway_schema SET version = 7 WHERE component = 'wal';
                 """;
             command.ExecuteNonQuery();
         }
 
-        Assert.Equal(3, SqliteSchemaMigrator.Apply(database, typeof(SqliteWalStore).Assembly, "wal"));
+        Assert.Equal(4, SqliteSchemaMigrator.Apply(database, typeof(SqliteWalStore).Assembly, "wal"));
 
         Assert.Equal("256 file, 257 cloud, 512 file, 513 cloud", WalDatabase.Text(database.FilePath,
             "SELECT group_concat(id || ' ' || sink, ', ') FROM (SELECT id, sink FROM wal_delivery ORDER BY id)"));
         Assert.Equal("257 HTTP 400, 513 HTTP 503", WalDatabase.Text(database.FilePath,
             "SELECT group_concat(delivery_id || ' ' || error, ', ') FROM (SELECT delivery_id, error FROM wal_delivery_event ORDER BY id)"));
         Assert.Equal(0, WalDatabase.Scalar(database.FilePath, "SELECT count(*) FROM sqlite_master WHERE name = 'ix_wal_delivery_message'"));
+        // 0011: the stored messages are in the device index table, the index on wal_message is gone.
+        Assert.Equal("a 1 1, a 2 2", WalDatabase.Text(database.FilePath,
+            "SELECT group_concat(device_id || ' ' || device_sequence || ' ' || seq, ', ') FROM (SELECT * FROM wal_device_message ORDER BY seq)"));
+        Assert.Equal(2, WalDatabase.Scalar(database.FilePath, "SELECT indexed_through FROM wal_device_index"));
+        Assert.Equal(0, WalDatabase.Scalar(database.FilePath, "SELECT count(*) FROM sqlite_master WHERE name = 'ix_wal_message_device'"));
     }
 
     [Fact]
@@ -617,10 +625,10 @@ public sealed class SqliteWalLifecycleTests : WalLifecycleTests
         var database = new SqliteDatabase(directory.Path);
 
         // 0001-wal, 0002-probe, 0003-device-activity, 0004-history, 0005-partition-leaseholder, 0006-lean-history,
-        // 0007-lease-without-write, 0008-delivery-ids-by-message, 0009-delivery-rows-later, 0010-lanes.
-        Assert.Equal(10, SqliteSchemaMigrator.Apply(database, typeof(SqliteWalStore).Assembly, "wal"));
+        // 0007-lease-without-write, 0008-delivery-ids-by-message, 0009-delivery-rows-later, 0010-lanes, 0011-device-index-later.
+        Assert.Equal(11, SqliteSchemaMigrator.Apply(database, typeof(SqliteWalStore).Assembly, "wal"));
         Assert.Equal(0, SqliteSchemaMigrator.Apply(database, typeof(SqliteWalStore).Assembly, "wal"));
-        Assert.Equal(10, WalDatabase.Scalar(database.FilePath, "SELECT version FROM gateway_schema WHERE component = 'wal'"));
+        Assert.Equal(11, WalDatabase.Scalar(database.FilePath, "SELECT version FROM gateway_schema WHERE component = 'wal'"));
         Assert.Equal("wal", WalDatabase.Text(database.FilePath, "PRAGMA journal_mode"));
     }
 }
