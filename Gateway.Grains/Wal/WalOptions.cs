@@ -12,6 +12,13 @@ public sealed class WalOptions
     [Range(1, 100_000, ErrorMessage = "Gateway:Wal:MaxBatchOperations must be between 1 and 100000.")]
     public int MaxBatchOperations { get; set; } = 1024;
 
+    /// <summary>
+    /// How long a SQLite commit that syncs may wait for more appends to share its sync, when the recent rate says they
+    /// are coming (<c>CommitLinger</c>); zero commits at once. It adds at most this much to a PUBACK.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:00.100", ErrorMessage = "Gateway:Wal:CommitLinger must be between 0 and 100 ms.")]
+    public TimeSpan CommitLinger { get; set; } = TimeSpan.FromMilliseconds(2);
+
     /// <summary>Undelivered records above which ingest refuses new messages.</summary>
     [Range(1, long.MaxValue, ErrorMessage = "Gateway:Wal:HighWaterMessages must be positive.")]
     public long HighWaterMessages { get; set; } = 2_000_000;

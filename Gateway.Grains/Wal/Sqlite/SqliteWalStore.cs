@@ -77,7 +77,7 @@ public sealed partial class SqliteWalStore : IOpenableWalStore
             _inFlightRecords = CountPendingByLane(snapshot, DeliveryState.InFlight);
             _ackedRecords = CountRecords(snapshot, DeliveryState.Acked);
             _deadRecords = CountRecords(snapshot, DeliveryState.Dead);
-            _writer = new SqliteWalWriter(_database, _options.MaxBatchOperations, _time, _listener.OnPartitionsWoken, _metrics, _logger);
+            _writer = new SqliteWalWriter(_database, _options.MaxBatchOperations, new CommitLinger(_options.CommitLinger), _time, _listener.OnPartitionsWoken, _metrics, _logger);
             _leaseReader = new SqliteLeaseReader(_database);
         }
         catch

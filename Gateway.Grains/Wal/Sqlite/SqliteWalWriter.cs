@@ -37,6 +37,7 @@ internal sealed partial class SqliteWalWriter : IDisposable
     private readonly SqliteCommand _syncNormal;
     private bool _syncing = true;
     private readonly int _maxBatchOperations;
+    private readonly CommitLinger _linger;
     private readonly TimeProvider _time;
     private readonly Action<IReadOnlyCollection<PartitionKey>> _onPartitionsWoken;
     private readonly GatewayMetrics _metrics;
@@ -51,6 +52,7 @@ internal sealed partial class SqliteWalWriter : IDisposable
     public SqliteWalWriter(
         SqliteDatabase database,
         int maxBatchOperations,
+        CommitLinger linger,
         TimeProvider time,
         Action<IReadOnlyCollection<PartitionKey>> onPartitionsWoken,
         GatewayMetrics metrics,
@@ -61,6 +63,7 @@ internal sealed partial class SqliteWalWriter : IDisposable
         _syncFull = Pragma("PRAGMA synchronous=FULL");
         _syncNormal = Pragma("PRAGMA synchronous=NORMAL");
         _maxBatchOperations = maxBatchOperations;
+        _linger = linger;
         _time = time;
         _onPartitionsWoken = onPartitionsWoken;
         _metrics = metrics;
@@ -116,12 +119,16 @@ internal sealed partial class SqliteWalWriter : IDisposable
         var batch = new List<SqliteWalOperation>(_maxBatchOperations);
         while (WaitForWork())
         {
-            while (batch.Count < _maxBatchOperations && _queue.Reader.TryRead(out var operation))
+            Take(batch);
+            if (DurableOperations(batch) > 0 && _linger.WaitFor(batch.Count) is { Ticks: > 0 } linger)
             {
-                batch.Add(operation);
+                // A plain sleep, not a wait on the event: each arriving append would wake the writer again.
+                Thread.Sleep(linger);
+                Take(batch);
             }
 
             var nowMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
+            _linger.Observe(DurableOperations(batch), nowMs);
             var committed = Commit(batch, nowMs);
             if (committed)
             {
@@ -146,6 +153,28 @@ internal sealed partial class SqliteWalWriter : IDisposable
 
             batch.Clear();
         }
+    }
+
+    private void Take(List<SqliteWalOperation> batch)
+    {
+        while (batch.Count < _maxBatchOperations && _queue.Reader.TryRead(out var operation))
+        {
+            batch.Add(operation);
+        }
+    }
+
+    private static int DurableOperations(List<SqliteWalOperation> batch)
+    {
+        var durable = 0;
+        foreach (var operation in batch)
+        {
+            if (operation.MustBeDurable)
+            {
+                durable++;
+            }
+        }
+
+        return durable;
     }
 
     /// <returns>False once the queue is completed and empty.</returns>
@@ -188,19 +217,6 @@ internal sealed partial class SqliteWalWriter : IDisposable
         }
     }
 
-    private static bool AnyMustBeDurable(List<SqliteWalOperation> batch)
-    {
-        foreach (var operation in batch)
-        {
-            if (operation.MustBeDurable)
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
-
     /// <summary>
     /// Runs and commits <paramref name="batch"/> in one transaction. Operations run without savepoints; only if
     /// one of them fails on its own (a constraint or a bad value, not the database) is the transaction rolled back and the batch
@@ -210,7 +226,7 @@ internal sealed partial class SqliteWalWriter : IDisposable
     private bool Commit(List<SqliteWalOperation> batch, long nowMs)
     {
         var started = Stopwatch.GetTimestamp();
-        var sync = AnyMustBeDurable(batch);
+        var sync = DurableOperations(batch) > 0;
         var work = new CommitWork(WritesDeliveryRows(batch, sync), _unindexed.Due(nowMs, sync));
         CommitOutcome outcome;
         try
