@@ -40,15 +40,28 @@ public sealed class DeviceIndexTests
     }
 
     [Fact]
-    public async Task Past_the_limit_of_unindexed_messages_even_a_synced_commit_indexes_them()
+    public async Task Past_the_limit_of_unindexed_messages_the_next_commit_that_does_not_sync_indexes_them_before_they_are_old()
     {
         using var wal = new WalFixture();
         await wal.Store.AppendAsync(WalFixture.Append("a", 1, UnindexedMessages.MaxMessages, Partition));
+        await wal.Store.AppendAsync(WalFixture.Append("b", 1, 1, Partition));
+        Assert.Equal(0, Entries(wal));
+
+        await wal.Store.AckAsync(await wal.Store.LeaseAsync(Partition, 1));
+
+        Assert.Equal(UnindexedMessages.MaxMessages + 1, Entries(wal));
+    }
+
+    [Fact]
+    public async Task Past_the_forced_limit_even_a_synced_commit_indexes_them()
+    {
+        using var wal = new WalFixture();
+        await wal.Store.AppendAsync(WalFixture.Append("a", 1, UnindexedMessages.ForcedMessages, Partition));
         Assert.Equal(0, Entries(wal));
 
         await wal.Store.AppendAsync(WalFixture.Append("b", 1, 1, Partition));
 
-        Assert.Equal(UnindexedMessages.MaxMessages, Entries(wal));
+        Assert.Equal(UnindexedMessages.ForcedMessages, Entries(wal));
         Assert.Equal(1, (await wal.Store.GetDeviceAsync("b")).LastSequence);
     }
 
