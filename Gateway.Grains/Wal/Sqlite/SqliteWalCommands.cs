@@ -318,20 +318,18 @@ internal sealed class SqliteWalCommands : IDisposable
 
         foreach (var (deviceId, messages) in deleted)
         {
+            // The entries go first: the fold counts the device's messages still stored.
             foreach (var (sequence, _) in messages)
             {
                 _unindex.Parameters[0].Value = deviceId;
                 _unindex.Parameters[1].Value = sequence;
                 _unindex.ExecuteNonQuery();
             }
+
+            FoldDevice(deviceId, messages);
         }
 
         _lowerIndexMark.ExecuteNonQuery();
-
-        foreach (var (deviceId, messages) in deleted)
-        {
-            FoldDevice(deviceId, messages);
-        }
     }
 
     /// <summary>

@@ -21,8 +21,9 @@ internal sealed class WalCall<T>(Func<SqliteWalCommands, long, T> run, Func<T, I
 
 /// <summary>
 /// Appends a device's batch: its messages, each with its routes. The delivery rows follow in a later commit
-/// (<see cref="UnwrittenDeliveries"/>), and so do the messages' device index entries (<see cref="UnindexedMessages"/>). The device's record (<see cref="WalDeviceRecord"/>) is read from its messages
-/// until they are deleted (<see cref="SqliteWalCommands"/>), so an append writes no device row either.
+/// (<see cref="UnwrittenDeliveries"/>), and so do the messages' device index entries (<see cref="UnindexedMessages"/>).
+/// The device's record (<see cref="WalDeviceRecord"/>) is read from its messages until they are deleted
+/// (<see cref="SqliteWalCommands"/>), so an append writes no device row either.
 /// </summary>
 internal sealed class AppendOperation(WalAppend append) : SqliteWalOperation<bool>
 {

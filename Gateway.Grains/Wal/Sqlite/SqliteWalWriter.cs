@@ -120,16 +120,18 @@ internal sealed partial class SqliteWalWriter : IDisposable
         while (WaitForWork())
         {
             Take(batch);
-            if (DurableOperations(batch) > 0 && _linger.WaitFor(batch.Count) is { Ticks: > 0 } linger)
+            var durable = DurableOperations(batch);
+            if (durable > 0 && _linger.WaitFor(batch.Count) is { Ticks: > 0 } linger)
             {
                 // A plain sleep, not a wait on the event: each arriving append would wake the writer again.
                 Thread.Sleep(linger);
                 Take(batch);
+                durable = DurableOperations(batch);
             }
 
             var nowMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
-            _linger.Observe(DurableOperations(batch), nowMs);
-            var committed = Commit(batch, nowMs);
+            _linger.Observe(durable, nowMs);
+            var committed = Commit(batch, nowMs, sync: durable > 0);
             if (committed)
             {
                 foreach (var operation in batch)
@@ -223,10 +225,10 @@ internal sealed partial class SqliteWalWriter : IDisposable
     /// run again with a savepoint around each operation, so that one operation's error undoes none of the others.
     /// Sets each operation's <see cref="SqliteWalOperation.Error"/>; returns whether the transaction committed.
     /// </summary>
-    private bool Commit(List<SqliteWalOperation> batch, long nowMs)
+    /// <param name="sync">Whether an operation of the batch must be durable, so the commit syncs.</param>
+    private bool Commit(List<SqliteWalOperation> batch, long nowMs, bool sync)
     {
         var started = Stopwatch.GetTimestamp();
-        var sync = DurableOperations(batch) > 0;
         var work = new CommitWork(WritesDeliveryRows(batch, sync), _unindexed.Due(nowMs, sync));
         CommitOutcome outcome;
         try

@@ -1,7 +1,7 @@
 -- Edge footprint. ix_wal_message_device wrote a page per message in every append's synced commit: a device's entries
 -- sit together, so a commit of three devices' messages wrote three leaves (half of all journal frames at 1,000 devices),
 -- and its thousand hot leaves went to the database file again at every checkpoint. The same entries now live in
--- wal_device_message, written in batches by a later commit (DeviceIndexBacklog): a batch of seconds writes each device's
+-- wal_device_message, written in batches by a later commit (UnindexedMessages): a batch of seconds writes each device's
 -- leaf once. The messages above wal_device_index.indexed_through are not in it yet; every read by device adds them from
 -- the tail of wal_message (a range of its rowid), so reads stay exact (SqliteDeviceMessages).
 CREATE TABLE wal_device_message (
